@@ -1,0 +1,139 @@
+import { InvalidOptionError, NoTextFoundError } from '../shared/errors.ts';
+import type { DeskewInfo, DocumentFormat, ModelRef, RecognizedLine, StageTimings } from '../shared/types.ts';
+import { DOCPIPE_VERSION } from '../shared/version.ts';
+
+export const RESULT_SCHEMA_VERSION = 1;
+
+export type PageWarning = 'NoText' | 'LowConfidence' | 'DeskewSkipped';
+
+/** Everything the per-page stages learnt about one page. */
+export interface PageOutcome {
+  /** 1-based. */
+  number: number;
+  width: number;
+  height: number;
+  dpi: number;
+  deskew: DeskewInfo;
+  lines: RecognizedLine[];
+  timings: StageTimings;
+}
+
+export interface DocumentSource {
+  name: string;
+  format: DocumentFormat;
+  bytes: number;
+  sha256: string;
+  etag?: string;
+  versionId?: string;
+}
+
+export interface PageResult {
+  number: number;
+  width: number;
+  height: number;
+  dpi: number;
+  deskew: DeskewInfo;
+  lines: RecognizedLine[];
+  text: string;
+  warnings: PageWarning[];
+  timings: StageTimings & { total?: number };
+}
+
+/** Schema version 1: `stages/assemble/document-result.schema.json` is the authority. */
+export interface DocumentResult {
+  schemaVersion: 1;
+  documentId?: string;
+  source: DocumentSource;
+  pageCount: number;
+  pages: PageResult[];
+  text: string;
+  timings: StageTimings & { total?: number };
+  models: ModelRef[];
+  createdAt: string;
+  generator: { name: 'docpipe'; version: string };
+}
+
+export interface AssembleInput {
+  documentId?: string;
+  source: DocumentSource;
+  pages: PageOutcome[];
+  models: ModelRef[];
+  /** Document-level timings (split, and the wall-clock total) measured by the caller. */
+  timings?: StageTimings & { total?: number };
+  /** When true (default), a document in which no page holds any text fails with NoTextFound. */
+  requireText?: boolean;
+  /** Lines below this confidence earn the page a LowConfidence warning. */
+  lowConfidence?: number;
+  now?: Date;
+}
+
+const PAGE_STAGES = ['deskew', 'denoise', 'detect', 'recognize'] as const;
+
+/**
+ * Builds the document result from per-page outcomes. Pure: the caller measures time and supplies
+ * `now`. Pages may arrive in any order (they are produced in parallel) and are sorted by number.
+ */
+export function assembleDocument(input: AssembleInput): DocumentResult {
+  const started = performance.now();
+  const { source, models, requireText = true, lowConfidence = 0.6 } = input;
+  if (input.pages.length === 0) {
+    throw new InvalidOptionError('Expected at least one page outcome for pages but received none');
+  }
+  const pages = [...input.pages].sort((a, b) => a.number - b.number);
+  pages.forEach((page, i) => {
+    if (page.number !== i + 1) {
+      throw new InvalidOptionError(`Expected pages numbered 1..${pages.length} but page ${i + 1} is missing`, {
+        details: { parameter: 'pages', numbers: pages.map((p) => p.number) },
+      });
+    }
+  });
+
+  const pageResults = pages.map((page): PageResult => {
+    const lines = page.lines.filter((line) => line.text.trim().length > 0);
+    const warnings: PageWarning[] = [];
+    if (lines.length === 0) warnings.push('NoText');
+    if (lines.some((line) => line.confidence < lowConfidence)) warnings.push('LowConfidence');
+    if (!page.deskew.applied && page.deskew.reason !== undefined) warnings.push('DeskewSkipped');
+    const total = PAGE_STAGES.reduce((sum, stage) => sum + (page.timings[stage] ?? 0), 0);
+    return {
+      number: page.number,
+      width: page.width,
+      height: page.height,
+      dpi: page.dpi,
+      deskew: page.deskew,
+      lines,
+      text: lines.map((line) => line.text).join('\n'),
+      warnings,
+      timings: { ...page.timings, total: round(total) },
+    };
+  });
+
+  if (requireText && pageResults.every((page) => page.lines.length === 0)) {
+    throw new NoTextFoundError(`No text was found on any of the ${pageResults.length} page(s) of ${source.name}`, {
+      details: { pageCount: pageResults.length },
+    });
+  }
+
+  const timings: StageTimings & { total?: number } = { ...input.timings };
+  for (const stage of PAGE_STAGES) {
+    timings[stage] = round(pageResults.reduce((sum, page) => sum + (page.timings[stage] ?? 0), 0));
+  }
+  timings.assemble = round(performance.now() - started);
+
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    ...(input.documentId === undefined ? {} : { documentId: input.documentId }),
+    source,
+    pageCount: pageResults.length,
+    pages: pageResults,
+    text: pageResults.map((page) => page.text).join('\n\f'),
+    timings,
+    models,
+    createdAt: (input.now ?? new Date()).toISOString(),
+    generator: { name: 'docpipe', version: DOCPIPE_VERSION },
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

@@ -1,0 +1,46 @@
+import { InvalidOptionError } from './errors.ts';
+
+/**
+ * Limits and defaults that every stage shares, read once from the environment at module load so a
+ * bad value fails at cold start, not on page 37. Everything else takes options objects.
+ */
+export interface StageConfig {
+  /** Largest input file accepted, bytes. */
+  maxBytes: number;
+  /** Most pages per document. */
+  maxPages: number;
+  /** Most pixels per page image (decompression-bomb guard). */
+  maxPixels: number;
+  /** Resolution PDFs are rendered at. */
+  dpi: number;
+}
+
+export const STAGE_DEFAULTS: StageConfig = {
+  maxBytes: 200 * 1024 * 1024,
+  maxPages: 500,
+  maxPixels: 120_000_000,
+  dpi: 300,
+};
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new InvalidOptionError(`Expected a positive integer for environment variable ${name} but received '${raw}'`, {
+      details: { parameter: name },
+    });
+  }
+  return value;
+}
+
+export function readStageConfig(env: NodeJS.ProcessEnv = process.env): StageConfig {
+  return {
+    maxBytes: positiveInt(env, 'DOCPIPE_MAX_BYTES', STAGE_DEFAULTS.maxBytes),
+    maxPages: positiveInt(env, 'DOCPIPE_MAX_PAGES', STAGE_DEFAULTS.maxPages),
+    maxPixels: positiveInt(env, 'DOCPIPE_MAX_PIXELS', STAGE_DEFAULTS.maxPixels),
+    dpi: positiveInt(env, 'DOCPIPE_DPI', STAGE_DEFAULTS.dpi),
+  };
+}
+
+export const stageConfig: StageConfig = readStageConfig();
