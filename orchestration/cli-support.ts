@@ -1,0 +1,32 @@
+import { InvalidArgumentError } from 'commander';
+import { isDocpipeError } from '../stages/shared/errors.ts';
+
+/** Exit codes: 0 ok, 1 a document failed with an expected error, 2 usage, 70 a bug. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
+
+export function parseInteger(min: number, max: number) {
+  return (raw: string): number => {
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer between ${min} and ${max}, received '${raw}'`);
+    }
+    return value;
+  };
+}
+
+/** Expected errors print one line with their stable code; anything else is a bug and keeps its stack. */
+export function describeFailure(error: unknown): { line: string; exitCode: number } {
+  if (isDocpipeError(error)) return { line: `${error.code}: ${error.message}`, exitCode: EXIT.failed };
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { line: `InternalError: ${stack}`, exitCode: EXIT.internal };
+}
+
+/** Progress goes to stderr so stdout stays the result; on a terminal it rewrites one line. */
+export function progressWriter(enabled: boolean): (line: string, done?: boolean) => void {
+  if (!enabled) return () => {};
+  const tty = process.stderr.isTTY === true;
+  return (line, done = false) => {
+    if (tty) process.stderr.write(`\r\x1b[2K${line}${done ? '\n' : ''}`);
+    else process.stderr.write(`${line}\n`);
+  };
+}

@@ -1,0 +1,84 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { OUTPUT_FORMATS, type OutputFormat, renderResult } from '../../stages/assemble/render.ts';
+import { stageConfig } from '../../stages/shared/config.ts';
+import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
+import { ocrDocument } from '../inprocess.ts';
+
+interface OcrCommandOptions {
+  format: OutputFormat;
+  output?: string;
+  dpi: number;
+  maxPages: number;
+  deskew: boolean;
+  denoise: boolean;
+  allowEmpty: boolean;
+  progress: boolean;
+}
+
+const EXTENSIONS: Record<OutputFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr' };
+
+export function registerOcr(program: Command): void {
+  program
+    .command('ocr')
+    .description('read documents on this machine (all stages in-process) and print their text')
+    .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
+    .option('-o, --output <dir>', 'write <name>.<txt|json|hocr> into this directory instead of printing')
+    .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
+    .option('--max-pages <n>', 'refuse documents with more pages', parseInteger(1, 100_000), stageConfig.maxPages)
+    .option('--no-deskew', 'skip skew and orientation correction')
+    .option('--no-denoise', 'skip background and speck removal')
+    .option('--allow-empty', 'succeed with empty text instead of failing with NoTextFound', false)
+    .option('--no-progress', 'do not print per-page progress on stderr')
+    .action(async (files: string[], options: OcrCommandOptions) => {
+      process.exitCode = await runOcr(files, options);
+    });
+}
+
+async function runOcr(files: string[], options: OcrCommandOptions): Promise<number> {
+  const progress = progressWriter(options.progress);
+  if (options.output !== undefined) await mkdir(options.output, { recursive: true });
+  let exitCode: number = EXIT.ok;
+  for (const file of files) {
+    try {
+      const bytes = await readFile(file);
+      const started = performance.now();
+      const result = await ocrDocument(bytes, {
+        name: basename(file),
+        dpi: options.dpi,
+        maxPages: options.maxPages,
+        deskew: options.deskew,
+        denoise: options.denoise,
+        requireText: !options.allowEmpty,
+        onProgress: ({ page, pageCount, ms }) =>
+          progress(`${basename(file)}: page ${page}/${pageCount} (${(ms / 1000).toFixed(2)} s)`),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      progress(
+        `${basename(file)}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
+        true,
+      );
+      const rendered = renderResult(result, options.format);
+      if (options.output !== undefined) {
+        const target = join(options.output, `${basename(file, extname(file))}.${EXTENSIONS[options.format]}`);
+        await writeFile(target, rendered);
+        process.stderr.write(`${file} -> ${target}\n`);
+      } else {
+        if (files.length > 1 && options.format === 'text') process.stdout.write(`==> ${file} <==\n`);
+        process.stdout.write(rendered);
+      }
+    } catch (error) {
+      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
+        process.stderr.write(`docpipe: ${file}: no such file\n`);
+        exitCode = Math.max(exitCode, EXIT.failed);
+        continue;
+      }
+      const { line, exitCode: code } = describeFailure(error);
+      process.stderr.write(`docpipe: ${file}: ${line}\n`);
+      exitCode = Math.max(exitCode, code);
+    }
+  }
+  return exitCode;
+}
