@@ -1,0 +1,55 @@
+import { InvalidOptionError } from '../stages/shared/errors.ts';
+
+export { clientConfig } from '../stages/shared/aws.ts';
+
+/**
+ * Where the pipeline's resources live. Read once from the environment; CLI flags override.
+ * The embedded local stack is the default: endpoint http://127.0.0.1:4566, fixed names.
+ * Against real AWS: set DOCPIPE_ENDPOINT to '' (or 'aws') and DOCPIPE_STATE_MACHINE_ARN.
+ */
+export interface PipelineConfig {
+  region: string;
+  /** S3/SQS endpoint; undefined means the real AWS endpoints. */
+  endpoint: string | undefined;
+  inputBucket: string;
+  artifactsBucket: string;
+  resultsBucket: string;
+  modelsBucket: string;
+  ingestQueue: string;
+  ingestDlq: string;
+  resultsQueue: string;
+  /** Set on AWS; the local stack uses its in-process engine. */
+  stateMachineArn: string | undefined;
+}
+
+export const LOCAL_PORT = 4566;
+
+export const DEFAULT_NAMES = {
+  inputBucket: 'docpipe-input',
+  artifactsBucket: 'docpipe-artifacts',
+  resultsBucket: 'docpipe-results',
+  modelsBucket: 'docpipe-models',
+  ingestQueue: 'docpipe-ingest',
+  ingestDlq: 'docpipe-ingest-dlq',
+  resultsQueue: 'docpipe-results',
+} as const;
+
+export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const rawEndpoint = env.DOCPIPE_ENDPOINT ?? `http://127.0.0.1:${env.DOCPIPE_PORT ?? LOCAL_PORT}`;
+  const endpoint = rawEndpoint === '' || rawEndpoint === 'aws' ? undefined : rawEndpoint;
+  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
+    throw new InvalidOptionError(`Expected an http(s) URL, '' or 'aws' for DOCPIPE_ENDPOINT but received '${rawEndpoint}'`);
+  }
+  return {
+    region: env.DOCPIPE_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    endpoint,
+    inputBucket: env.DOCPIPE_INPUT_BUCKET ?? DEFAULT_NAMES.inputBucket,
+    artifactsBucket: env.DOCPIPE_ARTIFACTS_BUCKET ?? DEFAULT_NAMES.artifactsBucket,
+    resultsBucket: env.DOCPIPE_RESULTS_BUCKET ?? DEFAULT_NAMES.resultsBucket,
+    modelsBucket: env.DOCPIPE_MODELS_BUCKET ?? DEFAULT_NAMES.modelsBucket,
+    ingestQueue: env.DOCPIPE_INGEST_QUEUE ?? DEFAULT_NAMES.ingestQueue,
+    ingestDlq: env.DOCPIPE_INGEST_DLQ ?? DEFAULT_NAMES.ingestDlq,
+    resultsQueue: env.DOCPIPE_RESULTS_QUEUE ?? DEFAULT_NAMES.resultsQueue,
+    stateMachineArn: env.DOCPIPE_STATE_MACHINE_ARN || undefined,
+  };
+}

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ArtifactMissingError, TransientStorageError } from './errors.ts';
+
+/** A reference to an S3 object: the only thing state payloads carry (Step Functions caps them at 256 KB). */
+export interface S3Ref {
+  bucket: string;
+  key: string;
+}
+
+/** The uploaded document, as the trigger saw it in the S3 event. */
+export interface SourceRef extends S3Ref {
+  versionId?: string;
+  etag?: string;
+  size?: number;
+}
+
+export type PageArtifact = 'page.png' | 'deskew.png' | 'deskew.json' | 'denoise.png' | 'detect.json' | 'recognize.json';
+
+/**
+ * Stable id of one object version: the same upload always maps to the same documentId, so artifact
+ * keys, execution names and result keys are deterministic and a redelivered notification finds
+ * the work it already did. Hex only, so keys never carry a user's `../` or unicode.
+ */
+export function documentIdFor(source: SourceRef): string {
+  const version = source.versionId ?? source.etag ?? '';
+  return createHash('sha256').update(`${source.bucket}\n${source.key}\n${version}`).digest('hex').slice(0, 32);
+}
+
+export function pageKey(documentId: string, page: number, artifact: PageArtifact): string {
+  return `${documentId}/pages/${page}/${artifact}`;
+}
+
+export function documentKey(documentId: string, name: 'document.json'): string {
+  return `${documentId}/${name}`;
+}
+
+export function resultKey(documentId: string, ext: 'json' | 'txt' | 'hocr'): string {
+  return `${documentId}/result.${ext}`;
+}
+
+interface S3ErrorShape {
+  name?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** S3 failures become our typed errors so Step Functions Retry/Catch can tell them apart. */
+function mapS3Error(error: unknown, action: string, ref: S3Ref): Error {
+  const e = error as S3ErrorShape;
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404) {
+    return new ArtifactMissingError(`s3://${ref.bucket}/${ref.key} does not exist`, { cause: error, details: { ...ref } });
+  }
+  if (status === undefined || status >= 500 || status === 429 || e.$retryable !== undefined) {
+    return new TransientStorageError(`${action} s3://${ref.bucket}/${ref.key} failed: ${String((error as Error).message)}`, {
+      cause: error,
+      details: { ...ref, status },
+    });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+export async function getBytes(s3: S3Client, ref: S3Ref): Promise<Buffer> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return Buffer.from(await out.Body!.transformToByteArray());
+  } catch (error) {
+    throw mapS3Error(error, 'GetObject', ref);
+  }
+}
+
+export async function getJson<T>(s3: S3Client, ref: S3Ref): Promise<T> {
+  return JSON.parse((await getBytes(s3, ref)).toString('utf8')) as T;
+}
+
+export async function putBytes(s3: S3Client, ref: S3Ref, body: Buffer | string, contentType: string): Promise<S3Ref> {
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }));
+    return { bucket: ref.bucket, key: ref.key };
+  } catch (error) {
+    throw mapS3Error(error, 'PutObject', ref);
+  }
+}
+
+export function putJson(s3: S3Client, ref: S3Ref, value: unknown): Promise<S3Ref> {
+  return putBytes(s3, ref, `${JSON.stringify(value)}\n`, 'application/json');
+}
+
+export async function exists(s3: S3Client, ref: S3Ref): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return true;
+  } catch (error) {
+    const mapped = mapS3Error(error, 'HeadObject', ref);
+    if (mapped instanceof ArtifactMissingError) return false;
+    throw mapped;
+  }
+}
