@@ -89,6 +89,12 @@ export class ModelUnavailableError extends DocpipeError {
   readonly retryable = true;
 }
 
+/** A queue message or state payload that is not what the pipeline expects (e.g. not an S3 event). */
+export class InvalidEventError extends DocpipeError {
+  override readonly name = 'InvalidEvent';
+  readonly retryable = false;
+}
+
 /** An artifact a stage needs is missing (e.g. an earlier stage's output was deleted). */
 export class ArtifactMissingError extends DocpipeError {
   override readonly name = 'ArtifactMissing';

@@ -1,0 +1,55 @@
+import type { SplitOutput } from '../split/handler.ts';
+import { getJson, putBytes, putJson, resultKey, type S3Ref, type SourceRef } from '../shared/artifacts.ts';
+import { handlerContext } from '../shared/aws.ts';
+import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
+import { getModelStore } from '../shared/model-store.ts';
+import type { PageDone } from '../shared/page-state.ts';
+import { assembleDocument, type PageOutcome } from './core.ts';
+import { renderHocr } from './render.ts';
+
+export interface AssembleEvent extends StageEventBase {
+  source: SourceRef;
+  split: SplitOutput;
+  pages: PageDone[];
+}
+
+export interface AssembleOutput {
+  pageCount: number;
+  location: { bucket: string; json: string; text: string; hocr: string };
+  timings: Record<string, number>;
+}
+
+/** Builds the document result from every page outcome and writes result.json/.txt/.hocr. */
+export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', async (event, log) => {
+  const { env, s3 } = handlerContext();
+  const outcomes = await Promise.all(event.pages.map((page) => getJson<PageOutcome>(s3, page.outcome)));
+  const result = assembleDocument({
+    documentId: event.documentId,
+    source: {
+      name: `s3://${event.source.bucket}/${event.source.key}`,
+      format: event.split.format,
+      bytes: event.split.bytes,
+      sha256: event.split.sha256,
+      ...(event.source.etag === undefined ? {} : { etag: event.source.etag }),
+      ...(event.source.versionId === undefined ? {} : { versionId: event.source.versionId }),
+    },
+    pages: outcomes,
+    models: getModelStore()
+      .models()
+      .map(({ name, version, sha256 }) => ({ name, version, sha256 })),
+    timings: { split: event.split.timings.split },
+  });
+  const ref = (ext: 'json' | 'txt' | 'hocr'): S3Ref => ({ bucket: env.resultsBucket, key: resultKey(event.documentId, ext) });
+  await Promise.all([
+    putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
+    putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),
+  ]);
+  // result.json last: consumers that see it can rely on the other two.
+  await putJson(s3, ref('json'), result);
+  log.info({ pages: result.pageCount, chars: result.text.length }, 'assembled');
+  return {
+    pageCount: result.pageCount,
+    location: { bucket: env.resultsBucket, json: ref('json').key, text: ref('txt').key, hocr: ref('hocr').key },
+    timings: Object.fromEntries(Object.entries(result.timings).filter((e): e is [string, number] => e[1] !== undefined)),
+  };
+});
