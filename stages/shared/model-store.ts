@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { clientConfig, readHandlerEnv } from './aws.ts';
 import * as ort from 'onnxruntime-node';
 import { InvalidOptionError, ModelUnavailableError } from './errors.ts';
 import { logger } from './logger.ts';
@@ -289,7 +290,8 @@ export class ModelStore {
       if (this.s3) {
         const key = this.s3.prefix ? `${this.s3.prefix}/${entry.file}` : entry.file;
         if (this.fetchS3) return await this.fetchS3(this.s3.bucket, key);
-        this.s3Client ??= new S3Client({});
+        // The same endpoint settings as every handler: the local emulator or real AWS.
+        this.s3Client ??= new S3Client(clientConfig(readHandlerEnv()));
         const out = await this.s3Client.send(new GetObjectCommand({ Bucket: this.s3.bucket, Key: key }));
         if (!out.Body) throw new Error('empty S3 response body');
         return await out.Body.transformToByteArray();
