@@ -1,0 +1,138 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { StageTimeoutError, WorkerCrashedError } from '../../stages/shared/errors.ts';
+import { logger } from '../../stages/shared/logger.ts';
+import { integerIn } from '../../stages/shared/validate.ts';
+import type { FunctionName } from '../pipeline.ts';
+import type { InvokeRequest, InvokeResponse } from './worker.ts';
+
+export interface PoolOptions {
+  /** Worker threads, each a warm function container (default: one per core). */
+  size?: number;
+  /** Environment the handlers read (endpoint, buckets, model store). */
+  env: Record<string, string>;
+  /** Per-invocation timeout, ms, by function (default 300 s). A stuck worker is terminated. */
+  timeoutMs?: Partial<Record<FunctionName, number>>;
+}
+
+interface Task {
+  id: number;
+  fn: FunctionName;
+  event: unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  task: Task | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 300_000;
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/** A remote error keeps its name: that is what the workflow's Retry/Catch match. */
+function remoteError(error: { name: string; message: string }): Error {
+  const e = new Error(error.message);
+  e.name = error.name;
+  return e;
+}
+
+/**
+ * Runs function invocations on warm worker threads so the main event loop never does image work.
+ * A worker that dies or times out is replaced; its task fails with WorkerCrashed / StageTimeout,
+ * which the workflow retries.
+ */
+export class WorkerPool {
+  readonly size: number;
+  private readonly env: Record<string, string>;
+  private readonly timeouts: Partial<Record<FunctionName, number>>;
+  private readonly slots: Slot[] = [];
+  private readonly queue: Task[] = [];
+  private nextId = 1;
+  private closed = false;
+  private readonly log = logger.child({ component: 'pool' });
+
+  constructor(options: PoolOptions) {
+    this.size = integerIn('size', options.size ?? availableParallelism(), 1, 64);
+    this.env = options.env;
+    this.timeouts = options.timeoutMs ?? {};
+    for (let i = 0; i < this.size; i++) this.slots.push(this.spawn());
+  }
+
+  invoke(fn: FunctionName, event: unknown): Promise<unknown> {
+    if (this.closed) return Promise.reject(new WorkerCrashedError('the worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, fn, event, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Terminates one busy worker (tests use it to prove crashes are retried). */
+  async crashOne(): Promise<boolean> {
+    const slot = this.slots.find((s) => s.task !== undefined);
+    if (slot === undefined) return false;
+    await slot.worker.terminate();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const task of this.queue.splice(0)) task.reject(new WorkerCrashedError('the worker pool closed'));
+    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    const threads = Math.max(1, Math.floor(availableParallelism() / this.size));
+    const worker = new Worker(WORKER_URL, {
+      env: { ...process.env, DOCPIPE_ORT_THREADS: String(threads), ...this.env },
+    });
+    const slot: Slot = { worker, task: undefined, timer: undefined };
+    worker.on('message', (response: InvokeResponse) => {
+      const task = slot.task;
+      if (task === undefined || task.id !== response.id) return;
+      this.finish(slot);
+      if (response.ok) task.resolve(response.result);
+      else task.reject(remoteError(response.error));
+      this.dispatch();
+    });
+    worker.on('error', (error) => this.log.error({ err: error }, 'worker error'));
+    worker.on('exit', (code) => {
+      const task = slot.task;
+      this.finish(slot);
+      if (this.closed) return;
+      this.log.warn({ code, fn: task?.fn }, 'worker exited: replacing it');
+      task?.reject(new WorkerCrashedError(`the worker running ${task.fn} exited with code ${code}`));
+      const index = this.slots.indexOf(slot);
+      if (index >= 0) this.slots[index] = this.spawn();
+      this.dispatch();
+    });
+    worker.unref();
+    return slot;
+  }
+
+  private finish(slot: Slot): void {
+    if (slot.timer !== undefined) clearTimeout(slot.timer);
+    slot.timer = undefined;
+    slot.task = undefined;
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.task !== undefined) continue;
+      const task = this.queue.shift()!;
+      slot.task = task;
+      const timeout = this.timeouts[task.fn] ?? DEFAULT_TIMEOUT_MS;
+      slot.timer = setTimeout(() => {
+        slot.task = undefined;
+        task.reject(new StageTimeoutError(`${task.fn} took longer than ${timeout} ms`));
+        // A stuck native call cannot be interrupted: the thread is replaced (see 'exit').
+        void slot.worker.terminate();
+      }, timeout);
+      const request: InvokeRequest = { id: task.id, fn: task.fn, event: task.event };
+      slot.worker.postMessage(request);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+import { parentPort } from 'node:worker_threads';
+import type { FunctionName } from '../pipeline.ts';
+import { FUNCTION_MODULES } from './functions.ts';
+
+/**
+ * A warm "container": handler modules are imported once and keep their ONNX sessions loaded for
+ * every later invocation, like a warm Lambda execution environment.
+ */
+type Handler = (event: unknown) => Promise<unknown>;
+const handlers = new Map<FunctionName, Promise<Handler>>();
+
+function load(fn: FunctionName): Promise<Handler> {
+  let handler = handlers.get(fn);
+  if (handler === undefined) {
+    handler = import(new URL(FUNCTION_MODULES[fn], import.meta.url).href).then((m: { handler: Handler }) => m.handler);
+    handlers.set(fn, handler);
+  }
+  return handler;
+}
+
+export interface InvokeRequest {
+  id: number;
+  fn: FunctionName;
+  event: unknown;
+}
+
+export type InvokeResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { name: string; message: string } };
+
+parentPort!.on('message', async (request: InvokeRequest) => {
+  let response: InvokeResponse;
+  try {
+    const handler = await load(request.fn);
+    response = { id: request.id, ok: true, result: await handler(request.event) };
+  } catch (error) {
+    const e = error instanceof Error ? error : new Error(String(error));
+    response = { id: request.id, ok: false, error: { name: e.name, message: e.message } };
+  }
+  parentPort!.postMessage(response);
+});
