@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DOCPIPE_VERSION } from '../stages/shared/version.ts';
 import { describeFailure, EXIT } from './cli-support.ts';
 import { registerOcr } from './commands/ocr.ts';
+import { registerPipeline } from './commands/pipeline.ts';
 
 const program = new Command('docpipe')
   .description('Event-driven document OCR: split, deskew, denoise, detect and recognise text, page by page')
@@ -12,6 +13,7 @@ const program = new Command('docpipe')
   });
 
 registerOcr(program);
+registerPipeline(program);
 
 try {
   await program.parseAsync(process.argv);

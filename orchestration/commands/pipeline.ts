@@ -1,0 +1,224 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Command } from 'commander';
+import { documentIdFor } from '../../stages/shared/artifacts.ts';
+import { clientConfig } from '../../stages/shared/aws.ts';
+import { InvalidOptionError } from '../../stages/shared/errors.ts';
+import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
+import { type PipelineConfig, readPipelineConfig } from '../config.ts';
+import { parseResultEvent, type ResultEvent } from '../events.ts';
+import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { resolveQueueUrl } from '../queues.ts';
+
+interface TargetOptions {
+  endpoint?: string;
+  region?: string;
+}
+
+function targetConfig(options: TargetOptions): PipelineConfig {
+  const config = readPipelineConfig();
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint === 'aws' ? undefined : options.endpoint;
+  if (options.region !== undefined) config.region = options.region;
+  return config;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Uploads with the SDK's managed upload: multipart above 5 MB, like `aws s3 cp`. */
+export async function submitFile(
+  s3: S3Client,
+  config: PipelineConfig,
+  file: string,
+  key = basename(file),
+): Promise<{ bucket: string; key: string; etag: string; documentId: string }> {
+  const body = await readFile(file);
+  const upload = new Upload({ client: s3, params: { Bucket: config.inputBucket, Key: key, Body: body } });
+  const out = await upload.done();
+  const etag = (out.ETag ?? '').replaceAll('"', '');
+  const source = { bucket: config.inputBucket, key, etag, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+  return { bucket: config.inputBucket, key, etag, documentId: documentIdFor(source) };
+}
+
+/**
+ * Waits for the document's result event without consuming the results queue (other consumers
+ * own it): the publish function keeps a copy of each event under <documentId>/events/.
+ */
+export async function waitForResultEvent(
+  s3: S3Client,
+  config: PipelineConfig,
+  documentId: string,
+  timeoutMs: number,
+): Promise<ResultEvent> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: config.resultsBucket, Prefix: `${documentId}/events/` }));
+    const newest = (listed.Contents ?? []).sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0))[0];
+    if (newest?.Key !== undefined) {
+      const object = await s3.send(new GetObjectCommand({ Bucket: config.resultsBucket, Key: newest.Key }));
+      return parseResultEvent(await object.Body!.transformToString());
+    }
+    await sleep(250);
+  }
+  throw new InvalidOptionError(`no result event for document ${documentId} within ${Math.round(timeoutMs / 1000)} s`);
+}
+
+async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return object.Body!.transformToString();
+}
+
+function printStack(stack: LocalStack): void {
+  const { config } = stack;
+  process.stderr.write(
+    [
+      `docpipe is up (data in ${stack.dataDir}, ${stack.pool.size} warm workers)`,
+      `  S3 and SQS endpoint: ${stack.endpoint}`,
+      `  input bucket:        s3://${config.inputBucket}   <- put documents here`,
+      `  artifacts bucket:    s3://${config.artifactsBucket}`,
+      `  results bucket:      s3://${config.resultsBucket}`,
+      `  models bucket:       s3://${config.modelsBucket}/models/`,
+      `  ingest queue:        ${config.ingestQueue} (DLQ ${config.ingestDlq})`,
+      `  results queue:       ${config.resultsQueue}`,
+      `Try: aws --endpoint-url ${stack.endpoint} s3 cp scan.pdf s3://${config.inputBucket}/`,
+      `  or: npx docpipe submit scan.pdf --wait`,
+      'Ctrl-C stops; everything persists in the data directory.',
+      '',
+    ].join('\n'),
+  );
+}
+
+export function registerPipeline(program: Command): void {
+  program
+    .command('up')
+    .description('start the whole pipeline on this machine (embedded S3/SQS + Step Functions + warm workers)')
+    .option('--port <n>', 'S3/SQS endpoint port', parseInteger(0, 65535), 4566)
+    .option('--data <dir>', 'data directory that survives restarts', '.docpipe')
+    .option('--workers <n>', 'warm worker threads (default: one per core)', parseInteger(1, 64))
+    .option('--max-concurrency <n>', 'pages of one document processed at once', parseInteger(0, 1000))
+    .action(async (options: { port: number; data: string; workers?: number; maxConcurrency?: number }) => {
+      const stack = await startLocalStack({
+        port: options.port,
+        dataDir: options.data,
+        ...(options.workers === undefined ? {} : { workers: options.workers }),
+        ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      });
+      printStack(stack);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.stderr.write('stopping: unfinished executions resume on the next start\n');
+      await stack.stop();
+    });
+
+  program
+    .command('submit')
+    .description('upload a document to the input bucket (it is processed by the running pipeline)')
+    .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
+    .option('--key <key>', 'object key (default: the file name)')
+    .option('--wait', 'wait for the result event and print it', false)
+    .option('--timeout <seconds>', 'how long --wait waits', parseInteger(1, 86_400), 900)
+    .option('--endpoint <url>', "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT or http://127.0.0.1:4566)")
+    .option('--region <region>', 'AWS region')
+    .action(async (file: string, options: TargetOptions & { key?: string; wait: boolean; timeout: number }) => {
+      const config = targetConfig(options);
+      const s3 = new S3Client(clientConfig(config));
+      const submitted = await submitFile(s3, config, file, options.key);
+      process.stderr.write(`uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`);
+      if (options.wait) {
+        const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
+        process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+        process.exitCode = event.type === 'document.processed' ? EXIT.ok : EXIT.failed;
+      } else {
+        process.stdout.write(`${submitted.documentId}\n`);
+      }
+    });
+
+  program
+    .command('run')
+    .description('one shot: start the embedded stack, submit a file, wait for its result, print the text, stop')
+    .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
+    .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
+    .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
+    .option('--workers <n>', 'warm worker threads (default: one per core)', parseInteger(1, 64))
+    .option('--json', 'print the result event as JSON instead of the text', false)
+    .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
+    .action(
+      async (file: string, options: { data?: string; port: number; workers?: number; json: boolean; timeout: number }) => {
+        const progress = progressWriter(true);
+        const temporary = options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
+        progress('starting the embedded stack...');
+        const stack = await startLocalStack({
+          port: options.port,
+          dataDir: options.data ?? temporary!,
+          ...(options.workers === undefined ? {} : { workers: options.workers }),
+        });
+        try {
+          const started = performance.now();
+          const submitted = await submitFile(stack.s3, stack.config, file);
+          progress(`submitted ${file} as s3://${submitted.bucket}/${submitted.key}; processing...`);
+          const event = await waitForResultEvent(stack.s3, stack.config, submitted.documentId, options.timeout * 1000);
+          const seconds = ((performance.now() - started) / 1000).toFixed(2);
+          if (event.type === 'document.failed') {
+            progress(`failed after ${seconds} s`, true);
+            if (options.json) process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+            const { code, message, stage, page } = event.error!;
+            process.stderr.write(
+              `docpipe: ${file}: ${code}: ${message}${stage ? ` (stage ${stage}${page ? `, page ${page}` : ''})` : ''}\n`,
+            );
+            process.exitCode = EXIT.failed;
+            return;
+          }
+          progress(`${event.pageCount} page(s) in ${seconds} s`, true);
+          if (options.json) {
+            process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+          } else {
+            process.stdout.write(`${await readText(stack.s3, event.result!.bucket, event.result!.text)}`);
+            if (options.data !== undefined) {
+              process.stderr.write(`result: s3://${event.result!.bucket}/${event.result!.json} (data in ${stack.dataDir})\n`);
+            }
+          }
+        } catch (error) {
+          const { line, exitCode } = describeFailure(error);
+          process.stderr.write(`docpipe: ${line}\n`);
+          process.exitCode = exitCode;
+        } finally {
+          await stack.stop();
+          if (temporary !== undefined) rmSync(temporary, { recursive: true, force: true });
+        }
+      },
+    );
+
+  program
+    .command('events')
+    .description('print result events from the results queue as JSON lines (consumes them)')
+    .option('--follow', 'keep waiting for new events', false)
+    .option('--keep', 'leave the events on the queue (they reappear after the visibility timeout)', false)
+    .option('--endpoint <url>', "S3/SQS endpoint ('aws' for real AWS)")
+    .option('--region <region>', 'AWS region')
+    .action(async (options: TargetOptions & { follow: boolean; keep: boolean }) => {
+      const config = targetConfig(options);
+      const sqs = new SQSClient(clientConfig(config));
+      const queueUrl = await resolveQueueUrl(sqs, config.resultsQueue);
+      let stop = false;
+      process.once('SIGINT', () => {
+        stop = true;
+      });
+      while (!stop) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: options.follow ? 5 : 1 }),
+        );
+        for (const message of Messages) {
+          process.stdout.write(`${message.Body}\n`);
+          if (!options.keep) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+        }
+        if (Messages.length === 0 && !options.follow) break;
+      }
+    });
+}
