@@ -46,6 +46,8 @@ export class LocalEngine implements ExecutionStarter {
   private readonly definition: AslDefinition;
   private readonly machine: StateMachine;
   private readonly running = new Map<string, Promise<ExecutionRecord>>();
+  private readonly aborts = new Map<string, () => void>();
+  private stopping = false;
   private readonly options: EngineOptions;
   readonly stateMachineArn: string;
   private readonly log = logger.child({ component: 'engine' });
@@ -64,6 +66,7 @@ export class LocalEngine implements ExecutionStarter {
   }
 
   async start(name: string, input: PipelineInput): Promise<StartResult> {
+    if (this.stopping) throw new Error('the engine is stopping');
     if (this.running.has(name) || this.read(name) !== undefined) return { executionName: name, started: false };
     const record: ExecutionRecord = {
       name,
@@ -136,6 +139,16 @@ export class LocalEngine implements ExecutionStarter {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
   }
 
+  /**
+   * Stops running executions without recording an outcome: their records stay RUNNING, so the next
+   * start resumes them (a stop never turns an interrupted document into a failure).
+   */
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    for (const abort of this.aborts.values()) abort();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   get runningCount(): number {
     return this.running.size;
   }
@@ -160,6 +173,7 @@ export class LocalEngine implements ExecutionStarter {
       overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
       context: { Execution: { Id: record.arn, Name: record.name, Input: record.input as never, StartTime: record.startDate } },
     });
+    this.aborts.set(record.name, execution.abort);
     const progress = this.track(execution.eventLogs);
     let finished: ExecutionRecord;
     try {
@@ -176,6 +190,8 @@ export class LocalEngine implements ExecutionStarter {
         stopDate: new Date().toISOString(),
       };
     }
+    this.aborts.delete(record.name);
+    if (this.stopping) return record;
     const { pages, failedState } = await progress;
     finished = { ...finished, pages, ...(failedState === undefined ? {} : { failedState }) };
     this.write(finished);

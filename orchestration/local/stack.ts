@@ -163,6 +163,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bridge.stop();
       await consumer.stop();
       await bridge.flush();
+      await engine.shutdown();
       await pool.close();
       s3.destroy();
       sqs.destroy();

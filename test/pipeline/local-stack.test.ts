@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { resolveQueueUrl } from '../../orchestration/queues.ts';
+import type { LocalStack } from '../../orchestration/local/stack.ts';
+import { s3EventMessage } from '../../orchestration/local/notifications.ts';
+import { pageKey } from '../../stages/shared/artifacts.ts';
+import { collectEvents, drainEvents, startTestStack, tempDataDir } from '../support/local-stack.ts';
+import { normalizedCer } from '../support/text.ts';
+
+const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url));
+const groundTruth = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url), 'utf8');
+
+describe('the embedded pipeline', () => {
+  const data = tempDataDir();
+  let stack: LocalStack;
+
+  beforeAll(async () => {
+    stack = await startTestStack(data.dir);
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    data.remove();
+  });
+
+  const put = (key: string, body: Buffer) =>
+    stack.s3.send(new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: key, Body: body }));
+
+  it.each([
+    ['letter.pdf', 'letter.gt.txt', 2],
+    ['scan.tiff', 'scan.gt.txt', 2],
+  ])('turns a plain PutObject of %s into one document.processed event with its pages and text', async (file, gt, pages) => {
+    // Prepare
+    const key = `inbox/${file}`;
+
+    // Act
+    await put(key, sample(file));
+    const [event, ...extra] = await collectEvents(stack, 1);
+    await stack.idle();
+
+    // Assess
+    expect(extra).toHaveLength(0);
+    expect(event).toMatchObject({ type: 'document.processed', pageCount: pages, source: { key } });
+    const result = await stack.s3.send(new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.text }));
+    expect(normalizedCer(await result.Body!.transformToString(), groundTruth(gt))).toBeLessThan(0.05);
+  });
+
+  it('writes every stage artifact of every page under the document prefix', async () => {
+    // Prepare
+    await put('artifacts/letter.pdf', sample('letter.pdf'));
+    const [event] = await collectEvents(stack, 1);
+
+    // Act
+    const keys = [1, 2].flatMap((page) =>
+      (['page.png', 'deskew.png', 'deskew.json', 'denoise.png', 'detect.json', 'recognize.json'] as const).map((a) =>
+        pageKey(event!.documentId, page, a),
+      ),
+    );
+    const heads = await Promise.allSettled(
+      keys.map((Key) => stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.artifactsBucket, Key }))),
+    );
+
+    // Assess
+    expect(heads.map((h) => h.status)).toEqual(keys.map(() => 'fulfilled'));
+  });
+
+  it('starts no second execution for a duplicated notification', async () => {
+    // Prepare
+    const key = 'dup/receipt.png';
+    const put1 = await put(key, sample('receipt.png'));
+    await collectEvents(stack, 1);
+    const executions = stack.engine.list().length;
+    const body = s3EventMessage(
+      { bucket: stack.config.inputBucket, key, size: 1, etag: put1.ETag!.replaceAll('"', ''), eventName: 'ObjectCreated:Put' },
+      stack.config.region,
+    );
+
+    // Act
+    await stack.sqs.send(
+      new SendMessageCommand({ QueueUrl: await resolveQueueUrl(stack.sqs, stack.config.ingestQueue), MessageBody: body }),
+    );
+    const later = await drainEvents(stack);
+
+    // Assess
+    expect(stack.engine.list()).toHaveLength(executions);
+    expect(later).toHaveLength(0);
+  });
+
+  it('fails a corrupt file with one document.failed event and still processes the next good file', async () => {
+    // Prepare
+    const corrupt = readFileSync(new URL('../../fixtures/bad/truncated.pdf', import.meta.url));
+
+    // Act
+    await put('bad/truncated.pdf', corrupt);
+    await put('bad/after.png', sample('receipt.png'));
+    const events = await collectEvents(stack, 2);
+    const rest = await drainEvents(stack);
+
+    // Assess
+    const byKey = Object.fromEntries(events.map((e) => [e.source.key, e]));
+    expect(byKey['bad/truncated.pdf']).toMatchObject({
+      type: 'document.failed',
+      error: { code: 'CorruptDocument', stage: 'split' },
+    });
+    expect(byKey['bad/after.png']?.type).toBe('document.processed');
+    expect(rest).toHaveLength(0);
+  });
+});
+
+describe('the embedded pipeline across a restart', () => {
+  it('processes a document uploaded just before the stack stopped once it starts again', async () => {
+    // Prepare
+    const data = tempDataDir();
+    const first = await startTestStack(data.dir, { workers: 1 });
+    await first.s3.send(new PutObjectCommand({ Bucket: first.config.inputBucket, Key: 'restart.png', Body: sample('receipt.png') }));
+    await first.stop();
+
+    // Act
+    const second = await startTestStack(data.dir, { workers: 1 });
+    try {
+      const events = await collectEvents(second, 1);
+      const rest = await drainEvents(second);
+
+      // Assess
+      expect(events.map((e) => [e.type, e.source.key])).toEqual([['document.processed', 'restart.png']]);
+      expect(rest).toHaveLength(0);
+    } finally {
+      await second.stop();
+      data.remove();
+    }
+  });
+});
