@@ -6,6 +6,7 @@ import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { s3EventMessage } from '../../orchestration/local/notifications.ts';
 import { pageKey } from '../../stages/shared/artifacts.ts';
 import { collectEvents, drainEvents, startTestStack, tempDataDir } from '../support/local-stack.ts';
+import { schemaValidators } from '../support/schemas.ts';
 import { normalizedCer } from '../support/text.ts';
 
 const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url));
@@ -42,6 +43,7 @@ describe('the embedded pipeline', () => {
     // Assess
     expect(extra).toHaveLength(0);
     expect(event).toMatchObject({ type: 'document.processed', pageCount: pages, source: { key } });
+    expect(schemaValidators().resultEvent(event)).toBe(true);
     const result = await stack.s3.send(new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.text }));
     expect(normalizedCer(await result.Body!.transformToString(), groundTruth(gt))).toBeLessThan(0.05);
   });
@@ -103,6 +105,7 @@ describe('the embedded pipeline', () => {
       type: 'document.failed',
       error: { code: 'CorruptDocument', stage: 'split' },
     });
+    expect(schemaValidators().resultEvent(byKey['bad/truncated.pdf'])).toBe(true);
     expect(byKey['bad/after.png']?.type).toBe('document.processed');
     expect(rest).toHaveLength(0);
   });

@@ -1,0 +1,109 @@
+import { assembleDocument, type PageOutcome } from '../../stages/assemble/core.ts';
+import { renderHocr, renderResult } from '../../stages/assemble/render.ts';
+import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
+import type { Quad } from '../../stages/shared/types.ts';
+import { schemaValidators } from '../support/schemas.ts';
+
+const box: Quad = [
+  [10, 20],
+  [110, 20],
+  [110, 50],
+  [10, 50],
+];
+
+function page(number: number, texts: string[]): PageOutcome {
+  return {
+    number,
+    width: 1000,
+    height: 1400,
+    dpi: 300,
+    deskew: { angle: 1.2, orientation: 0, confidence: 0.9, applied: true },
+    lines: texts.map((text) => ({
+      text,
+      confidence: 0.95,
+      box,
+      words: text.split(' ').map((word) => ({ text: word, confidence: 0.95, box })),
+    })),
+    timings: { deskew: 10, denoise: 5, detect: 100, recognize: 200 },
+  };
+}
+
+const source = { name: 'a <b>.pdf', format: 'pdf' as const, bytes: 1234, sha256: 'a'.repeat(64) };
+const models = [{ name: 'det', version: 'PP-OCRv4', sha256: 'b'.repeat(64) }];
+
+describe('assembleDocument', () => {
+  it('produces a result that validates against the published JSON Schema', () => {
+    // Prepare
+    const { documentResult } = schemaValidators();
+
+    // Act
+    const result = assembleDocument({ source, models, pages: [page(1, ['Hello world']), page(2, ['Second page'])] });
+
+    // Assess
+    expect(documentResult(result)).toBe(true);
+    expect(documentResult.errors ?? []).toEqual([]);
+  });
+
+  it('orders pages that arrive out of order and joins pages with a form feed', () => {
+    // Act
+    const result = assembleDocument({ source, models, pages: [page(2, ['two']), page(1, ['one'])] });
+
+    // Assess
+    expect(result.pages.map((p) => p.number)).toEqual([1, 2]);
+    expect(result.text).toBe('one\n\ftwo');
+  });
+
+  it('sums per-page stage timings into document timings', () => {
+    // Act
+    const result = assembleDocument({ source, models, pages: [page(1, ['a']), page(2, ['b'])] });
+
+    // Assess
+    expect(result.timings).toMatchObject({ deskew: 20, denoise: 10, detect: 200, recognize: 400 });
+  });
+
+  it('marks a blank page inside a document with a NoText warning', () => {
+    // Act
+    const result = assembleDocument({ source, models, pages: [page(1, ['text']), page(2, [])] });
+
+    // Assess
+    expect(result.pages[1]!.warnings).toContain('NoText');
+  });
+
+  it('fails a document without any text with NoTextFound', () => {
+    // Act
+    const act = () => assembleDocument({ source, models, pages: [page(1, []), page(2, ['   '])] });
+
+    // Assess
+    expect(act).toThrow(NoTextFoundError);
+  });
+
+  it('rejects a gap in the page numbers', () => {
+    // Act
+    const act = () => assembleDocument({ source, models, pages: [page(1, ['a']), page(3, ['c'])] });
+
+    // Assess
+    expect(act).toThrow(InvalidOptionError);
+  });
+});
+
+describe('renderers', () => {
+  const result = assembleDocument({ source, models, pages: [page(1, ['Fish & <chips>'])] });
+
+  it('escapes markup in hOCR and gives every word a bbox', () => {
+    // Act
+    const hocr = renderHocr(result);
+
+    // Assess
+    expect(hocr).toContain("<span class='ocrx_word' id='word_1_1_2' title='bbox 10 20 110 50; x_wconf 95'>&amp;</span>");
+    expect(hocr).toContain('&lt;chips&gt;');
+    expect(hocr).not.toContain('<chips>');
+  });
+
+  it('names the parameter when the format is unknown', () => {
+    // Act
+    const act = () => renderResult(result, 'pdf' as never);
+
+    // Assess
+    expect(act).toThrow("Expected one of text, json, hocr for format but received 'pdf'");
+  });
+});

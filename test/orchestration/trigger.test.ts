@@ -1,0 +1,123 @@
+import { s3EventMessage, encodeS3Key } from '../../orchestration/local/notifications.ts';
+import {
+  decodeS3Key,
+  type ExecutionStarter,
+  executionNameFor,
+  parseS3Notification,
+  processIngestMessages,
+} from '../../orchestration/trigger.ts';
+import { documentIdFor } from '../../stages/shared/artifacts.ts';
+import { InvalidEventError } from '../../stages/shared/errors.ts';
+
+/** The real starter's contract: a second start of the same name reports started: false. */
+function recordingStarter(): ExecutionStarter & { names: string[] } {
+  const names: string[] = [];
+  return {
+    names,
+    async start(name) {
+      const started = !names.includes(name);
+      if (started) names.push(name);
+      return { executionName: name, started };
+    },
+  };
+}
+
+const created = (key: string, etag = 'abc') =>
+  s3EventMessage({ bucket: 'in', key, size: 10, etag, eventName: 'ObjectCreated:Put' }, 'us-east-1');
+
+describe('S3 key encoding', () => {
+  it.each(['my scan.pdf', 'a+b.pdf', 'résumé/été.tiff', '../escape.png', 'x%20y.png'])(
+    'round-trips %s through the notification encoding',
+    (key) => {
+      // Act
+      const decoded = decodeS3Key(encodeS3Key(key));
+
+      // Assess
+      expect(decoded).toBe(key);
+    },
+  );
+
+  it('encodes spaces as + like S3 does', () => {
+    expect(encodeS3Key('my scan.pdf')).toBe('my+scan.pdf');
+  });
+});
+
+describe('parseS3Notification', () => {
+  it('reads bucket, decoded key, etag and size from an ObjectCreated record', () => {
+    // Act
+    const [source] = parseS3Notification(created('in box/a+b.pdf'));
+
+    // Assess
+    expect(source).toEqual({ bucket: 'in', key: 'in box/a+b.pdf', etag: 'abc', size: 10 });
+  });
+
+  it('ignores the s3:TestEvent S3 sends when notifications are configured', () => {
+    expect(parseS3Notification(JSON.stringify({ Event: 's3:TestEvent', Bucket: 'in' }))).toEqual([]);
+  });
+
+  it.each(['not json', JSON.stringify({ hello: 1 })])('rejects a message that is no S3 event: %s', (body) => {
+    expect(() => parseS3Notification(body)).toThrow(InvalidEventError);
+  });
+});
+
+describe('processIngestMessages', () => {
+  it('starts one execution per object version, named after its document id', async () => {
+    // Prepare
+    const starter = recordingStarter();
+
+    // Act
+    await processIngestMessages([{ messageId: '1', body: created('a.pdf') }], starter);
+
+    // Assess
+    expect(starter.names).toEqual([executionNameFor(documentIdFor({ bucket: 'in', key: 'a.pdf', etag: 'abc' }))]);
+  });
+
+  it('starts nothing new for a duplicated notification', async () => {
+    // Prepare
+    const starter = recordingStarter();
+    const message = { messageId: '1', body: created('a.pdf') };
+
+    // Act
+    const first = await processIngestMessages([message], starter);
+    const second = await processIngestMessages([{ ...message, messageId: '2' }], starter);
+
+    // Assess
+    expect(first.results.map((r) => r.started)).toEqual([true]);
+    expect(second.results.map((r) => r.started)).toEqual([false]);
+    expect(starter.names).toHaveLength(1);
+  });
+
+  it('starts a new execution for a new version of the same key', async () => {
+    // Prepare
+    const starter = recordingStarter();
+
+    // Act
+    await processIngestMessages(
+      [
+        { messageId: '1', body: created('a.pdf', 'v1') },
+        { messageId: '2', body: created('a.pdf', 'v2') },
+      ],
+      starter,
+    );
+
+    // Assess
+    expect(starter.names).toHaveLength(2);
+  });
+
+  it('reports only the failing message of a batch for redelivery', async () => {
+    // Prepare
+    const starter = recordingStarter();
+
+    // Act
+    const { batchItemFailures } = await processIngestMessages(
+      [
+        { messageId: 'good', body: created('a.pdf') },
+        { messageId: 'poison', body: 'garbage' },
+      ],
+      starter,
+    );
+
+    // Assess
+    expect(batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
+  });
+});
