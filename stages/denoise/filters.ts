@@ -1,0 +1,213 @@
+/**
+ * Raster filters on 8-bit gray images that sharp does not offer (or offers too slowly on big pages):
+ * separable max/min (van Herk / Gil-Werman: three comparisons a pixel whatever the radius), bilinear
+ * resampling between a block-reduced grid and the full grid, dark stroke width and small connected
+ * components.
+ */
+import type { Gray } from '../deskew/raster.ts';
+
+/**
+ * In place over n samples `step` apart (step > 1: n rows of `step` values, filtered down the
+ * columns): sample i becomes the extreme of samples i .. i + w - 1, by doubling (van Herk style cost:
+ * log2(w) + 1 passes whatever the radius). Ascending order makes in-place updates safe.
+ */
+function windowExtreme(a: Uint8Array, n: number, w: number, isMax: boolean, step: number): void {
+  let len = 1;
+  while (len * 2 <= w) {
+    const last = (n - 2 * len + 1) * step - 1;
+    const off = len * step;
+    if (isMax) for (let i = 0; i <= last; i++) a[i] = a[i]! > a[i + off]! ? a[i]! : a[i + off]!;
+    else for (let i = 0; i <= last; i++) a[i] = a[i]! < a[i + off]! ? a[i]! : a[i + off]!;
+    len *= 2;
+  }
+  if (len < w) {
+    const last = (n - w + 1) * step - 1;
+    const off = (w - len) * step;
+    if (isMax) for (let i = 0; i <= last; i++) a[i] = a[i]! > a[i + off]! ? a[i]! : a[i + off]!;
+    else for (let i = 0; i <= last; i++) a[i] = a[i]! < a[i + off]! ? a[i]! : a[i + off]!;
+  }
+}
+
+/** Gray-level max (dilation of paper, erosion of ink) or min over a (2r+1) square. */
+export function rankFilter(img: Gray, r: number, isMax: boolean): Gray {
+  const { data, width, height } = img;
+  if (r <= 0) return { data: data.slice(), width, height };
+  const w = 2 * r + 1;
+  const pad = isMax ? 0 : 255;
+  // Rows: pad each row with r neutral samples on both sides, filter, copy back.
+  const out = new Uint8Array(width * height);
+  const row = new Uint8Array(width + 2 * r);
+  for (let y = 0; y < height; y++) {
+    row.fill(pad, 0, r);
+    row.set(data.subarray(y * width, (y + 1) * width), r);
+    row.fill(pad, r + width);
+    windowExtreme(row, width + 2 * r, w, isMax, 1);
+    out.set(row.subarray(0, width), y * width);
+  }
+  // Columns: the same over whole rows at once (step = width), which keeps memory access sequential.
+  const cols = new Uint8Array((height + 2 * r) * width);
+  cols.fill(pad, 0, r * width);
+  cols.set(out, r * width);
+  cols.fill(pad, (r + height) * width);
+  windowExtreme(cols, height + 2 * r, w, isMax, width);
+  out.set(cols.subarray(0, width * height));
+  return { data: out, width, height };
+}
+
+/** Gray closing: removes dark features narrower than 2r+1 (text strokes), keeps wide ones (stains). */
+export function closing(img: Gray, r: number): Gray {
+  return rankFilter(rankFilter(img, r, true), r, false);
+}
+
+/**
+ * Bilinear resampling of a grid made by `factor` x `factor` block averaging back to full size
+ * `width` x `height`: block centres sit at (b + 0.5) * factor - 0.5 in full-grid pixels.
+ */
+export function upsample(small: Gray, factor: number, width: number, height: number): Uint8Array {
+  const { data, width: sw, height: sh } = small;
+  const out = new Uint8Array(width * height);
+  if (factor === 1 && sw === width && sh === height) {
+    out.set(data);
+    return out;
+  }
+  const x0 = new Int32Array(width);
+  const x1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) / factor - 0.5));
+    const i = Math.min(sw - 1, Math.floor(u));
+    x0[x] = i;
+    x1[x] = Math.min(sw - 1, i + 1);
+    fx[x] = u - i;
+  }
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
+    const j = Math.min(sh - 1, Math.floor(v));
+    const fy = v - j;
+    const r0 = j * sw;
+    const r1 = Math.min(sh - 1, j + 1) * sw;
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const a = x0[x]!;
+      const b = x1[x]!;
+      const t = fx[x]!;
+      const top = data[r0 + a]! + (data[r0 + b]! - data[r0 + a]!) * t;
+      const bottom = data[r1 + a]! + (data[r1 + b]! - data[r1 + a]!) * t;
+      out[row + x] = (top + (bottom - top) * fy + 0.5) | 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Typical dark stroke width in pixels: the median length of horizontal runs at or below
+ * `threshold`, over every other row. 0 when there is no ink.
+ */
+export function strokeWidth(img: Gray, threshold: number): number {
+  const { data, width, height } = img;
+  const counts = new Uint32Array(65);
+  let total = 0;
+  for (let y = 0; y < height; y += 2) {
+    const row = y * width;
+    let run = 0;
+    for (let x = 0; x <= width; x++) {
+      if (x < width && data[row + x]! <= threshold) run++;
+      else if (run > 0) {
+        counts[Math.min(64, run)]!++;
+        total++;
+        run = 0;
+      }
+    }
+  }
+  if (total === 0) return 0;
+  let seen = 0;
+  for (let i = 1; i <= 64; i++) {
+    seen += counts[i]!;
+    if (seen * 2 >= total) return i;
+  }
+  return 64;
+}
+
+/**
+ * Whitens isolated specks: 8-connected components of pixels darker than `threshold` with an area of
+ * at most `maxArea` and no other dark pixel within `gap` pixels of their bounding box (so the dot of
+ * an i or a full stop next to its word stays). Their anti-aliased rim (4-neighbours) goes too.
+ * Returns how many components were removed.
+ */
+export function removeSmallComponents(img: Gray, threshold: number, maxArea: number, gap: number): number {
+  const { data, width, height } = img;
+  const seen = new Uint8Array(data.length);
+  const stack = new Int32Array(data.length > 1 << 20 ? 1 << 20 : data.length);
+  const members: number[] = [];
+  let removed = 0;
+  for (let start = 0; start < data.length; start++) {
+    if (seen[start] || data[start]! >= threshold) continue;
+    members.length = 0;
+    let top = 0;
+    stack[top++] = start;
+    seen[start] = 1;
+    let overflow = false;
+    while (top > 0) {
+      const p = stack[--top]!;
+      if (members.length <= maxArea) members.push(p);
+      else overflow = true;
+      const x = p % width;
+      const y = (p - x) / width;
+      for (let dy = -1; dy <= 1; dy++) {
+        const yy = y + dy;
+        if (yy < 0 || yy >= height) continue;
+        for (let dx = -1; dx <= 1; dx++) {
+          const xx = x + dx;
+          if (xx < 0 || xx >= width) continue;
+          const q = yy * width + xx;
+          if (seen[q] || data[q]! >= threshold) continue;
+          seen[q] = 1;
+          if (top < stack.length) stack[top++] = q;
+        }
+      }
+    }
+    if (overflow || members.length > maxArea) continue;
+    if (!isolated(data, width, height, members, threshold, gap)) continue;
+    for (const p of members) {
+      const x = p % width;
+      data[p] = 255;
+      if (x > 0) data[p - 1] = 255;
+      if (x < width - 1) data[p + 1] = 255;
+      if (p >= width) data[p - width] = 255;
+      if (p + width < data.length) data[p + width] = 255;
+    }
+    removed++;
+  }
+  return removed;
+}
+
+/** True when no dark pixel outside `members` lies within `gap` of the members' bounding box. */
+function isolated(
+  data: Uint8Array,
+  width: number,
+  height: number,
+  members: readonly number[],
+  threshold: number,
+  gap: number,
+): boolean {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (const p of members) {
+    const x = p % width;
+    const y = (p - x) / width;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  const own = new Set(members);
+  for (let y = Math.max(0, y0 - gap); y <= Math.min(height - 1, y1 + gap); y++) {
+    for (let x = Math.max(0, x0 - gap); x <= Math.min(width - 1, x1 + gap); x++) {
+      const q = y * width + x;
+      if (data[q]! < threshold && !own.has(q)) return false;
+    }
+  }
+  return true;
+}
