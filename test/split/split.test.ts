@@ -191,6 +191,22 @@ describe('openDocument: images', () => {
     expect([await channels(outColour.png), await channels(outGray.png)]).toEqual([3, 1]);
   });
 
+  it.each([
+    ['16-bit gray PNG', 'grey16', 'png', 1],
+    ['16-bit RGB PNG', 'rgb16', 'png', 3],
+    ['CMYK JPEG', 'cmyk', 'jpeg', 3],
+  ] as const)('converts a %s to 8-bit', async (_what, space, format, expectedChannels) => {
+    // Prepare
+    const input = await sharp({ create: { width: 30, height: 20, channels: 3, background: '#a37' } })
+      .toColourspace(space)
+      .toFormat(format)
+      .toBuffer();
+    // Act
+    const page = await (await openDocument(input)).renderPage(0);
+    // Assess
+    expect(await sharp(page.png).metadata()).toMatchObject({ depth: 'uchar', channels: expectedChannels });
+  });
+
   it('flattens transparency onto white', async () => {
     // Prepare
     const transparent = await sharp({
