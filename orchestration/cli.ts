@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DOCPIPE_VERSION } from '../stages/shared/version.ts';
 import { describeFailure, EXIT } from './cli-support.ts';
 import { registerOcr } from './commands/ocr.ts';
+import { registerOps } from './commands/ops.ts';
 import { registerPipeline } from './commands/pipeline.ts';
 
 const program = new Command('docpipe')
@@ -14,6 +15,7 @@ const program = new Command('docpipe')
 
 registerOcr(program);
 registerPipeline(program);
+registerOps(program);
 
 try {
   await program.parseAsync(process.argv);

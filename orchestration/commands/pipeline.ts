@@ -78,6 +78,7 @@ function printStack(stack: LocalStack): void {
     [
       `docpipe is up (data in ${stack.dataDir}, ${stack.pool.size} warm workers)`,
       `  S3 and SQS endpoint: ${stack.endpoint}`,
+      `  Step Functions API:  ${stack.controlEndpoint}   <- docpipe executions / describe / replay`,
       `  input bucket:        s3://${config.inputBucket}   <- put documents here`,
       `  artifacts bucket:    s3://${config.artifactsBucket}`,
       `  results bucket:      s3://${config.resultsBucket}`,

@@ -20,6 +20,8 @@ export interface ExecutionRecord {
   cause?: string;
   /** How many times the execution was redriven (replayed in place). */
   redriveCount: number;
+  /** When the execution was last redriven. */
+  redriveDate?: string;
   /** Per page, the last per-page state that finished ('Deskew' ... 'Recognize'). */
   pages?: Record<string, string>;
   /** The state that failed, when one did. */
@@ -110,6 +112,7 @@ export class LocalEngine implements ExecutionStarter {
       input: record.input,
       startDate: record.startDate,
       redriveCount: record.redriveCount + 1,
+      redriveDate: new Date().toISOString(),
     };
     this.write(next);
     this.launch(next);

@@ -11,6 +11,7 @@ import { DEFAULT_NAMES, LOCAL_PORT, type PipelineConfig } from '../config.ts';
 import type { FunctionName } from '../pipeline.ts';
 import { resolveQueueUrl } from '../queues.ts';
 import { IngestConsumer } from './consumer.ts';
+import { type ControlServer, startControlServer } from './control.ts';
 import { LocalEngine } from './engine.ts';
 import { NotificationBridge } from './notifications.ts';
 import { WorkerPool } from './pool.ts';
@@ -31,6 +32,8 @@ export interface LocalStackOptions {
   /** Upload the bundled models to the models bucket when missing (default true). */
   seedModels?: boolean;
   region?: string;
+  /** Port of the Step Functions control API (default: the S3/SQS port + 1; any free one when port is 0). */
+  controlPort?: number;
 }
 
 export interface LocalStack {
@@ -40,6 +43,9 @@ export interface LocalStack {
   config: PipelineConfig;
   server: FauxqsServer;
   engine: LocalEngine;
+  /** The Step Functions subset (ListExecutions, DescribeExecution, StartExecution, RedriveExecution). */
+  control: ControlServer;
+  controlEndpoint: string;
   pool: WorkerPool;
   bridge: NotificationBridge;
   s3: S3Client;
@@ -124,11 +130,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   bridge.start();
   const consumer = new IngestConsumer(sqs, config.ingestQueue, engine);
+  const control = await startControlServer(engine, {
+    port: options.controlPort ?? (options.port === 0 ? 0 : server.port + 1),
+  });
 
   const resumed = engine.resume();
   const missed = await bridge.reconcile();
   consumer.start();
-  log.info({ endpoint, dataDir, workers: pool.size, resumed: resumed.length, missed }, 'local stack up');
+  log.info({ endpoint, control: control.url, dataDir, workers: pool.size, resumed: resumed.length, missed }, 'local stack up');
 
   const ingestUrl = await resolveQueueUrl(sqs, config.ingestQueue);
   return {
@@ -138,6 +147,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     config,
     server,
     engine,
+    control,
+    controlEndpoint: control.url,
     pool,
     bridge,
     s3,
@@ -161,6 +172,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
     async stop() {
       bridge.stop();
+      await control.close();
       await consumer.stop();
       await bridge.flush();
       await engine.shutdown();
