@@ -84,7 +84,7 @@ export async function cleanGray(
     const c = local.data[i]!;
     const p = paper[i]!;
     const b = c > STAIN_LIMIT * p ? c : p;
-    bgSmall[i] = b > floor ? b : floor;
+    bgSmall[i] = Math.max(b, floor);
   }
   const background = upsample(
     { data: bgSmall, width: small.width, height: small.height },
@@ -100,7 +100,7 @@ export async function cleanGray(
   for (let i = 0; i < out.length; i++) {
     const v = gray.data[i]!;
     let n = (v / (background[i]! || 1)) * scale - offset;
-    n = n < 0 ? 0 : n > 255 ? 255 : n;
+    n = n < 0 ? 0 : Math.min(n, 255);
     out[i] = (keep * v + opts.strength * n + 0.5) | 0;
   }
   const image = { data: out, width, height };

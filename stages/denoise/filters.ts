@@ -16,15 +16,15 @@ function windowExtreme(a: Uint8Array, n: number, w: number, isMax: boolean, step
   while (len * 2 <= w) {
     const last = (n - 2 * len + 1) * step - 1;
     const off = len * step;
-    if (isMax) for (let i = 0; i <= last; i++) a[i] = a[i]! > a[i + off]! ? a[i]! : a[i + off]!;
-    else for (let i = 0; i <= last; i++) a[i] = a[i]! < a[i + off]! ? a[i]! : a[i + off]!;
+    if (isMax) for (let i = 0; i <= last; i++) a[i] = Math.max(a[i]!, a[i + off]!);
+    else for (let i = 0; i <= last; i++) a[i] = Math.min(a[i]!, a[i + off]!);
     len *= 2;
   }
   if (len < w) {
     const last = (n - w + 1) * step - 1;
     const off = (w - len) * step;
-    if (isMax) for (let i = 0; i <= last; i++) a[i] = a[i]! > a[i + off]! ? a[i]! : a[i + off]!;
-    else for (let i = 0; i <= last; i++) a[i] = a[i]! < a[i + off]! ? a[i]! : a[i + off]!;
+    if (isMax) for (let i = 0; i <= last; i++) a[i] = Math.max(a[i]!, a[i + off]!);
+    else for (let i = 0; i <= last; i++) a[i] = Math.min(a[i]!, a[i + off]!);
   }
 }
 
@@ -137,7 +137,7 @@ export function strokeWidth(img: Gray, threshold: number): number {
 export function removeSmallComponents(img: Gray, threshold: number, maxArea: number, gap: number): number {
   const { data, width, height } = img;
   const seen = new Uint8Array(data.length);
-  const stack = new Int32Array(data.length > 1 << 20 ? 1 << 20 : data.length);
+  const stack = new Int32Array(Math.min(data.length, 1 << 20));
   const members: number[] = [];
   let removed = 0;
   for (let start = 0; start < data.length; start++) {

@@ -32,7 +32,7 @@ function degrade(page: Uint8Array, seed: number): Uint8Array {
       const r = rnd();
       // One random draw gives both the dust (rare) and a +-10 grain.
       const v = r < 0.0015 ? 40 : page[i]! * (0.78 + (0.17 * x) / W) * ring + (r - 0.5) * 20;
-      out[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      out[i] = v < 0 ? 0 : Math.min(v, 255);
     }
   }
   return out;
