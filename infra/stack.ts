@@ -5,6 +5,7 @@ import {
   ArnFormat,
   Aws,
   CfnOutput,
+  CfnResource,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cloudwatchActions,
   Duration,
@@ -323,6 +324,19 @@ export class DocpipeStack extends Stack {
           removalPolicy: RemovalPolicy.DESTROY,
         }),
       });
+    }
+
+    // ---- Log retention for the functions CDK adds itself ----------------------------------------
+    // With removalPolicy 'destroy', CDK's auto-delete-objects provider is a plain CfnResource
+    // function that would log to a never-expiring /aws/lambda group: give it a retained group too.
+    const autoDelete = this.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
+    const autoDeleteHandler = autoDelete?.node.tryFindChild('Handler');
+    if (autoDeleteHandler instanceof CfnResource) {
+      const group = new logs.LogGroup(this, 'AutoDeleteObjectsLogs', {
+        retention: config.logRetentionDays as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      autoDeleteHandler.addPropertyOverride('LoggingConfig', { LogGroup: group.logGroupName });
     }
 
     // ---- Alarms ------------------------------------------------------------------------------------
