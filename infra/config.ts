@@ -244,6 +244,13 @@ export function resolveInfraConfig(context: Record<string, unknown> = {}): Infra
       : { [key]: asInteger(`${CONTEXT_PREFIX}${key}`, value, 1, max) };
   };
 
+  const triggerBatchSize = opt('triggerBatchSize', (n, v) => asInteger(n, v, 1, 10_000), 10);
+  const triggerBatchWindowSeconds = opt('triggerBatchWindowSeconds', (n, v) => asInteger(n, v, 0, 300), 1);
+  if (triggerBatchSize > 10 && triggerBatchWindowSeconds === 0) {
+    // SQS event sources accept batches above 10 only with a batching window.
+    throw invalidParameter(`${CONTEXT_PREFIX}triggerBatchWindowSeconds`, 'at least 1 when triggerBatchSize > 10', 0);
+  }
+
   return {
     stackName,
     namePrefix,
@@ -268,8 +275,8 @@ export function resolveInfraConfig(context: Record<string, unknown> = {}): Infra
       undefined as number | undefined,
     ),
     maxReceiveCount: opt('maxReceiveCount', (n, v) => asInteger(n, v, 1, 1000), 5),
-    triggerBatchSize: opt('triggerBatchSize', (n, v) => asInteger(n, v, 1, 10_000), 10),
-    triggerBatchWindowSeconds: opt('triggerBatchWindowSeconds', (n, v) => asInteger(n, v, 0, 300), 1),
+    triggerBatchSize,
+    triggerBatchWindowSeconds,
     artifactsExpirationDays: opt('artifactsExpirationDays', (n, v) => asInteger(n, v, 1, 3650), 7),
     removalPolicy: opt('removalPolicy', (n, v) => oneOf(n, v, REMOVAL_POLICIES), 'retain'),
     deployModels: opt('deployModels', asBoolean, true),
