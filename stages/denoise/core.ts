@@ -34,7 +34,11 @@ interface ResolvedOptions {
 
 const KNOWN = ['strength', 'removeSpecks', 'binarize'] as const;
 
-/** Normalised values (pixel / background) at or below INK_LEVEL become black, at or above PAPER_LEVEL white. */
+/**
+ * Contrast stretch of the normalised page (pixel / background): at or below INK_LEVEL is black, at
+ * or above PAPER_LEVEL white. Per-page levels (from the ink class median) were tried: they darken
+ * anti-aliased edges and doubled the DDD error, so the levels are fixed.
+ */
 const INK_LEVEL = 0.15;
 const PAPER_LEVEL = 0.9;
 /** A closing darker than this fraction of the paper level is ink (bold strokes, fills), not a stain. */
@@ -93,16 +97,23 @@ export async function cleanGray(
     height,
   );
 
-  const out = new Uint8Array(gray.data.length);
-  const scale = 255 / (PAPER_LEVEL - INK_LEVEL);
-  const offset = INK_LEVEL * scale;
-  const keep = 1 - opts.strength;
-  for (let i = 0; i < out.length; i++) {
-    const v = gray.data[i]!;
-    let n = (v / (background[i]! || 1)) * scale - offset;
-    n = n < 0 ? 0 : Math.min(n, 255);
-    out[i] = (keep * v + opts.strength * n + 0.5) | 0;
+  // The page divided by its background: 255 is paper, ink keeps its contrast to the paper around it.
+  const ratio = new Uint8Array(gray.data.length);
+  for (let i = 0; i < ratio.length; i++) {
+    const r = (gray.data[i]! * 255) / (background[i]! || 1);
+    ratio[i] = r > 255 ? 255 : r;
   }
+  const lut = new Uint8Array(256);
+  for (let r = 0; r < 256; r++) {
+    const n = (r / 255 - INK_LEVEL) / (PAPER_LEVEL - INK_LEVEL);
+    lut[r] = Math.round(255 * Math.min(1, Math.max(0, n)));
+  }
+  const out = new Uint8Array(gray.data.length);
+  const keep = 1 - opts.strength;
+  if (keep === 0) for (let i = 0; i < out.length; i++) out[i] = lut[ratio[i]!]!;
+  else
+    for (let i = 0; i < out.length; i++)
+      out[i] = (keep * gray.data[i]! + opts.strength * lut[ratio[i]!]! + 0.5) | 0;
   const image = { data: out, width, height };
   let specksRemoved = 0;
   if (opts.removeSpecks && opts.strength > 0) {

@@ -1,0 +1,161 @@
+/**
+ * Dev figures for the deskew and denoise stages (not a test: prints a report).
+ *   node test/bench/deskew-denoise-dev.ts
+ * Skew: angle error per file of ../shared/datasets/skew/*\/dev and the mean; orientation found vs
+ * expected. Denoise: RMSE on [0,1] of noisy and denoised DDD dev pages against their clean targets,
+ * DIBCO 2011 printed F-measure of the binarised output, ms per page; timings on a generated A4 page.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { denoisePage } from '../../stages/denoise/core.ts';
+import { rmse } from '../../stages/denoise/metrics.ts';
+import { deskewPage } from '../../stages/deskew/core.ts';
+import { histogram, otsuThreshold } from '../../stages/deskew/raster.ts';
+import { renderTextPage, rotateCcw } from '../deskew/pages.ts';
+
+const root = join(import.meta.dirname, '../../../shared/datasets');
+const out = (line: string) => process.stdout.write(`${line}\n`);
+const f3 = (v: number) => v.toFixed(3);
+
+async function grayPixels(png: Buffer): Promise<Uint8Array> {
+  return new Uint8Array(await sharp(png).toColourspace('b-w').raw().toBuffer());
+}
+
+async function skew(): Promise<void> {
+  const dir = join(root, 'skew');
+  if (!existsSync(dir)) return out('skew: dataset absent, skipped');
+  out('== deskew: real scans with known skew');
+  out('file\ttruth\tours\terror\ttolerance\torientation(truth/ours)\tconfidence\tms');
+  const errors: number[] = [];
+  const exact: number[] = [];
+  for (const set of readdirSync(dir)) {
+    const sub = join(dir, set, 'dev');
+    if (!existsSync(sub)) continue;
+    for (const file of readdirSync(sub).filter((f) => f.endsWith('.png'))) {
+      const truth = JSON.parse(readFileSync(join(sub, file.replace(/\.png$/, '.json')), 'utf8'));
+      const png = readFileSync(join(sub, file));
+      const t = performance.now();
+      const r = await deskewPage(png);
+      const ms = performance.now() - t;
+      const err = Math.abs(r.angle - truth.angle_deg);
+      errors.push(err);
+      if (truth.tolerance_deg === undefined) exact.push(err);
+      out(
+        `${set}/${file}\t${truth.angle_deg}\t${f3(r.angle)}\t${f3(err)}\t${truth.tolerance_deg ?? 'exact'}\t${truth.orientation_ccw_deg ?? 0}/${r.orientation}\t${r.confidence}\t${ms.toFixed(0)}`,
+      );
+    }
+  }
+  const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / Math.max(1, a.length);
+  out(
+    `mean |error| all ${f3(mean(errors))} deg (n=${errors.length}); exact-angle files ${f3(mean(exact))} deg (n=${exact.length})`,
+  );
+}
+
+async function synthetic(): Promise<void> {
+  out('== generated 300 DPI A4 page (2480x3508)');
+  const page = await renderTextPage({ width: 2480, height: 3508, dpi: 300, words: 500 });
+  const errs: number[] = [];
+  let deskewMs = 0;
+  const angles = [-30, -7.5, -1.3, 0.4, 3.21, 12, 44];
+  for (const a of angles) {
+    const skewed = await rotateCcw(page, a);
+    const t = performance.now();
+    const r = await deskewPage(skewed, { detectOrientation: false });
+    deskewMs += performance.now() - t;
+    errs.push(Math.abs(r.angle - a));
+  }
+  out(
+    `deskew angle error mean ${f3(errs.reduce((s, x) => s + x, 0) / errs.length)} max ${f3(Math.max(...errs))} deg over ${angles.join(', ')}`,
+  );
+  out(`deskew ms/page incl. rotation and PNG encode: ${(deskewMs / angles.length).toFixed(0)}`);
+  let t = performance.now();
+  await denoisePage(page);
+  await denoisePage(page);
+  out(`denoise ms/page: ${((performance.now() - t) / 2).toFixed(0)}`);
+  t = performance.now();
+  await deskewPage(page, { detectOrientation: false });
+  out(`deskew ms on a straight page (analysis only): ${(performance.now() - t).toFixed(0)}`);
+}
+
+async function ddd(): Promise<void> {
+  const dir = join(root, 'ddd_denoise/dev');
+  if (!existsSync(dir)) return out('ddd_denoise: dataset absent, skipped');
+  out('== denoise: Denoising Dirty Documents dev (RMSE on [0,1] vs clean target)');
+  let noisy = 0;
+  let ours = 0;
+  let ms = 0;
+  const names = readdirSync(dir).filter((f) => /^\d+\.png$/.test(f));
+  for (const name of names) {
+    const png = readFileSync(join(dir, name));
+    const clean = await grayPixels(readFileSync(join(dir, name.replace(/\.png$/, '.clean.png'))));
+    const t = performance.now();
+    const r = await denoisePage(png);
+    ms += performance.now() - t;
+    noisy += rmse(await grayPixels(png), clean);
+    ours += rmse(await grayPixels(r.png), clean);
+  }
+  const n = names.length;
+  out(
+    `pages ${n}: noisy RMSE ${(noisy / n).toFixed(4)} -> denoised ${(ours / n).toFixed(4)}; ${(ms / n).toFixed(1)} ms/page`,
+  );
+}
+
+/**
+ * The DIBCO "gt.tif" files are really 1-bit Windows BMPs, which sharp does not read: a minimal
+ * reader (BITMAPINFOHEADER, 2-colour palette, rows bottom-up unless the height is negative).
+ */
+function readBmp1(buf: Buffer): { data: Uint8Array; width: number; height: number } {
+  const offset = buf.readUInt32LE(10);
+  const headerSize = buf.readUInt32LE(14);
+  const width = buf.readInt32LE(18);
+  const rawHeight = buf.readInt32LE(22);
+  if (buf.readUInt16LE(28) !== 1) throw new Error('only 1-bit BMPs are supported');
+  const height = Math.abs(rawHeight);
+  const palette = 14 + headerSize;
+  const level = [0, 1].map((i) => buf[palette + 4 * i + 1]!);
+  const stride = Math.ceil(width / 32) * 4;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = offset + (rawHeight > 0 ? height - 1 - y : y) * stride;
+    for (let x = 0; x < width; x++) data[y * width + x] = level[(buf[row + (x >> 3)]! >> (7 - (x & 7))) & 1]!;
+  }
+  return { data, width, height };
+}
+
+/** F-measure of ink (0) against the 1-bit ground truth (text = 0). */
+function fMeasure(ours: Uint8Array, truth: Uint8Array): number {
+  let tp = 0;
+  let fp = 0;
+  let fn = 0;
+  for (let i = 0; i < ours.length; i++) {
+    const a = ours[i]! < 128;
+    const b = truth[i]! < 128;
+    if (a && b) tp++;
+    else if (a) fp++;
+    else if (b) fn++;
+  }
+  return (2 * tp) / Math.max(1, 2 * tp + fp + fn);
+}
+
+async function dibco(): Promise<void> {
+  const dir = join(root, 'dibco11_printed/dev');
+  if (!existsSync(dir)) return out('dibco11_printed: dataset absent, skipped');
+  out(
+    '== denoise: DIBCO 2011 printed dev, F-measure of binarised output (Otsu on the raw scan for reference)',
+  );
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.png'))) {
+    const png = readFileSync(join(dir, name));
+    const truth = readBmp1(readFileSync(join(dir, name.replace(/\.png$/, '.gt.tif')))).data;
+    const raw = await grayPixels(png);
+    const t = otsuThreshold(histogram(raw));
+    const otsu = raw.map((v) => (v <= t ? 0 : 255));
+    const ours = await grayPixels((await denoisePage(png, { binarize: true })).png);
+    out(`${name}\totsu ${f3(fMeasure(otsu, truth))}\tours ${f3(fMeasure(ours, truth))}`);
+  }
+}
+
+await skew();
+await synthetic();
+await ddd();
+await dibco();
