@@ -248,7 +248,11 @@ export function resolveInfraConfig(context: Record<string, unknown> = {}): Infra
   const triggerBatchWindowSeconds = opt('triggerBatchWindowSeconds', (n, v) => asInteger(n, v, 0, 300), 1);
   if (triggerBatchSize > 10 && triggerBatchWindowSeconds === 0) {
     // SQS event sources accept batches above 10 only with a batching window.
-    throw invalidParameter(`${CONTEXT_PREFIX}triggerBatchWindowSeconds`, 'at least 1 when triggerBatchSize > 10', 0);
+    throw invalidParameter(
+      `${CONTEXT_PREFIX}triggerBatchWindowSeconds`,
+      'at least 1 when triggerBatchSize > 10',
+      0,
+    );
   }
 
   return {
