@@ -101,7 +101,7 @@ export async function cleanGray(
   const ratio = new Uint8Array(gray.data.length);
   for (let i = 0; i < ratio.length; i++) {
     const r = (gray.data[i]! * 255) / (background[i]! || 1);
-    ratio[i] = r > 255 ? 255 : r;
+    ratio[i] = Math.min(r, 255);
   }
   const lut = new Uint8Array(256);
   for (let r = 0; r < 256; r++) {

@@ -15,7 +15,9 @@ import { histogram, otsuThreshold } from '../../stages/deskew/raster.ts';
 import { renderTextPage, rotateCcw } from '../deskew/pages.ts';
 
 const root = join(import.meta.dirname, '../../../shared/datasets');
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
 const f3 = (v: number) => v.toFixed(3);
 
 async function grayPixels(png: Buffer): Promise<Uint8Array> {
