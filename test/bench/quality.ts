@@ -744,15 +744,22 @@ function printSet(result: SetResult): void {
       ),
     );
     const ours = result.text.docpipe && summarizeText(result.text.docpipe);
+    if (ours?.stageSecondsPerPage) {
+      const stages = Object.entries(ours.stageSecondsPerPage)
+        .map(([stage, s]) => `${stage} ${s.toFixed(2)}`)
+        .join(', ');
+      out.push(`docpipe seconds per page by stage: ${stages}`);
+    }
     for (const other of ['tesseract', 'ocrmypdf'] as const) {
       const theirs = result.text[other] && summarizeText(result.text[other]);
       if (!ours || !theirs) continue;
-      const ratio = theirs.cerNorm === 0 ? '-' : `${(ours.cerNorm / theirs.cerNorm).toFixed(2)}x`;
+      const ratio = theirs.cerNorm === 0 ? 'n/a' : `${(ours.cerNorm / theirs.cerNorm).toFixed(2)}x`;
       const f1 = ((ours.f1 - theirs.f1) * 100).toFixed(1);
       const speed =
-        ours.secondsPerPage === 0 ? '-' : `${(theirs.secondsPerPage / ours.secondsPerPage).toFixed(2)}x`;
+        ours.secondsPerPage === 0 ? 'n/a' : `${(theirs.secondsPerPage / ours.secondsPerPage).toFixed(2)}x`;
       out.push(
-        `docpipe vs ${other}: CER norm ${ratio} of theirs, bag F1 ${Number(f1) >= 0 ? '+' : ''}${f1} points, speed ${speed} theirs`,
+        `docpipe vs ${other}: CER norm ${pct(ours.cerNorm)} vs ${pct(theirs.cerNorm)} (ratio ${ratio}), ` +
+          `bag F1 ${Number(f1) >= 0 ? '+' : ''}${f1} points, docpipe ${speed} as fast`,
       );
     }
   }
