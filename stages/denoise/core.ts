@@ -15,7 +15,7 @@ import { decodeRaw, type Gray, histogram, otsuThreshold, toGray } from '../deske
 import { logger } from '../shared/logger.ts';
 import type { DenoiseResult } from '../shared/types.ts';
 import { booleanOption, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
-import { closing, removeSmallComponents, strokeWidth, upsample } from './filters.ts';
+import { closing, divideByBackground, removeSmallComponents, strokeWidth, upsample } from './filters.ts';
 
 export interface DenoiseOptions {
   /** 0..1: blend between the input (0) and the full clean-up (1). Default 1. */
@@ -90,19 +90,8 @@ export async function cleanGray(
     const b = c > STAIN_LIMIT * p ? c : p;
     bgSmall[i] = Math.max(b, floor);
   }
-  const background = upsample(
-    { data: bgSmall, width: small.width, height: small.height },
-    factor,
-    width,
-    height,
-  );
-
   // The page divided by its background: 255 is paper, ink keeps its contrast to the paper around it.
-  const ratio = new Uint8Array(gray.data.length);
-  for (let i = 0; i < ratio.length; i++) {
-    const r = (gray.data[i]! * 255) / (background[i]! || 1);
-    ratio[i] = Math.min(r, 255);
-  }
+  const ratio = divideByBackground(gray, { data: bgSmall, width: small.width, height: small.height }, factor);
   const lut = new Uint8Array(256);
   for (let r = 0; r < 256; r++) {
     const n = (r / 255 - INK_LEVEL) / (PAPER_LEVEL - INK_LEVEL);

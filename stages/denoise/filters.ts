@@ -100,6 +100,45 @@ export function upsample(small: Gray, factor: number, width: number, height: num
 }
 
 /**
+ * The page divided by its background, scaled so that 255 is paper: `background` is on the grid of
+ * `factor` x `factor` blocks and is interpolated bilinearly (as a reciprocal, so the inner loop
+ * multiplies) without materialising a full-size background.
+ */
+export function divideByBackground(page: Gray, background: Gray, factor: number): Uint8Array {
+  const { data, width, height } = page;
+  const { data: bg, width: sw, height: sh } = background;
+  const inv = new Float32Array(bg.length);
+  for (let i = 0; i < bg.length; i++) inv[i] = 255 / (bg[i]! || 1);
+  const out = new Uint8Array(width * height);
+  const x0 = new Int32Array(width);
+  const x1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) / factor - 0.5));
+    const i = Math.min(sw - 1, Math.floor(u));
+    x0[x] = i;
+    x1[x] = Math.min(sw - 1, i + 1);
+    fx[x] = u - i;
+  }
+  const rowInv = new Float32Array(sw);
+  for (let y = 0; y < height; y++) {
+    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
+    const j = Math.min(sh - 1, Math.floor(v));
+    const fy = v - j;
+    const r0 = j * sw;
+    const r1 = Math.min(sh - 1, j + 1) * sw;
+    for (let k = 0; k < sw; k++) rowInv[k] = inv[r0 + k]! + (inv[r1 + k]! - inv[r0 + k]!) * fy;
+    const row = y * width;
+    for (let x = 0; x < width; x++) {
+      const a = rowInv[x0[x]!]!;
+      const r = data[row + x]! * (a + (rowInv[x1[x]!]! - a) * fx[x]!);
+      out[row + x] = Math.min(r, 255);
+    }
+  }
+  return out;
+}
+
+/**
  * Typical dark stroke width in pixels: the median length of horizontal runs at or below
  * `threshold`, over every other row. 0 when there is no ink.
  */

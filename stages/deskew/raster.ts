@@ -78,6 +78,18 @@ export function toGray(raw: RawImage, factor = 1): Gray {
 
 /** Block mean of a one-channel image: the common case (gray scans) without a luma pass. */
 function boxReduce(data: Uint8Array, width: number, w: number, h: number, f: number, out: Uint8Array): Gray {
+  if (f === 2) {
+    // The common analysis factor for 300 DPI pages, unrolled.
+    for (let by = 0; by < h; by++) {
+      const r0 = 2 * by * width;
+      const r1 = r0 + width;
+      const row = by * w;
+      for (let bx = 0, x = 0; bx < w; bx++, x += 2) {
+        out[row + bx] = (data[r0 + x]! + data[r0 + x + 1]! + data[r1 + x]! + data[r1 + x + 1]! + 2) >> 2;
+      }
+    }
+    return { data: out, width: w, height: h };
+  }
   const acc = new Uint32Array(w);
   const area = f * f;
   const half = area >> 1;
