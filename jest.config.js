@@ -12,6 +12,8 @@ export default {
     ],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // onnxruntime-node returns main-context typed arrays: see the file for why.
+  setupFiles: ['<rootDir>/test/models/ort-realm.ts'],
   testTimeout: 120_000,
   // Tests load ONNX sessions and native image libraries: two workers match the two cores here.
   maxWorkers: 2,

@@ -99,7 +99,7 @@ export function chooseMaxSide(width: number, height: number): number {
 }
 
 function scaledSize(width: number, height: number, maxSide: number): { w: number; h: number } {
-  const ratio = Math.min(1, maxSide / Math.max(width, height));
+  const ratio = maxSide / Math.max(width, height);
   return {
     w: Math.max(32, Math.round((width * ratio) / 32) * 32),
     h: Math.max(32, Math.round((height * ratio) / 32) * 32),
@@ -370,8 +370,9 @@ function orderBlock(items: Item[], medianHeight: number, depth: number): Item[] 
     const run = columnRun(bands, i, medianHeight);
     if (run) {
       const members = bands.slice(i, run.end).flat();
-      const left = members.filter((m) => (m.x0 + m.x1) / 2 < run.gap[0]);
-      const right = members.filter((m) => (m.x0 + m.x1) / 2 >= run.gap[0]);
+      const middle = (run.gap[0] + run.gap[1]) / 2;
+      const left = members.filter((m) => (m.x0 + m.x1) / 2 < middle);
+      const right = members.filter((m) => (m.x0 + m.x1) / 2 >= middle);
       out.push(...orderBlock(left, medianHeight, depth + 1), ...orderBlock(right, medianHeight, depth + 1));
       i = run.end;
     } else {
@@ -431,14 +432,13 @@ function columnRun(
     let end = start + 1;
     while (end < bands.length) {
       const next = bands[end]!;
-      const hits = next.filter((m) => m.x1 > gap[0] && m.x0 < gap[1]);
-      if (hits.length > 0) break;
-      // A band entirely on one side of the gap keeps the column going.
+      // Each item of the next band sits on one side of the gap (by its centre) and may narrow it.
+      const middle = (gap[0] + gap[1]) / 2;
       let narrowed: [number, number] = gap;
-      const lefts = next.filter((m) => m.x1 <= gap[0]);
-      const rights = next.filter((m) => m.x0 >= gap[1]);
-      if (lefts.length > 0) narrowed = [Math.max(narrowed[0], ...lefts.map((m) => m.x1)), narrowed[1]];
-      if (rights.length > 0) narrowed = [narrowed[0], Math.min(narrowed[1], ...rights.map((m) => m.x0))];
+      for (const m of next) {
+        if ((m.x0 + m.x1) / 2 < middle) narrowed = [Math.max(narrowed[0], m.x1), narrowed[1]];
+        else narrowed = [narrowed[0], Math.min(narrowed[1], m.x0)];
+      }
       if (narrowed[1] - narrowed[0] < minGap) break;
       gap = narrowed;
       end++;
@@ -466,6 +466,14 @@ function looksLikeColumns(bands: Item[][], gap: [number, number], medianHeight: 
     if (right.length > 0) rightStarts.push(Math.min(...right.map((m) => m.x0)) - gap[1]);
   }
   if (leftEnds.length < 2 || rightStarts.length < 2) return false;
+  // A gutter is narrow next to the columns it separates; the space between a receipt's labels and
+  // its prices is wider than the prices.
+  const members = bands.flat();
+  const left = members.filter((m) => m.x1 <= gap[0]);
+  const right = members.filter((m) => m.x0 >= gap[1]);
+  const leftWidth = gap[0] - Math.min(...left.map((m) => m.x0));
+  const rightWidth = Math.max(...right.map((m) => m.x1)) - gap[1];
+  if (gap[1] - gap[0] > 0.5 * Math.min(leftWidth, rightWidth)) return false;
   // Ragged-right text ends within a few characters of the gutter; receipt labels end far from prices.
   return median(leftEnds) <= 2.5 * medianHeight && median(rightStarts) <= 0.5 * medianHeight;
 }

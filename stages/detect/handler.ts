@@ -7,7 +7,10 @@ import { detectText } from './core.ts';
 /** Finds the text lines of one page: writes detect.json (quadrilaterals in reading order). */
 export const handler = defineHandler<PageState, PageState>('detect', async (event, log) => {
   const { env, s3 } = handlerContext();
-  const detectionRef = { bucket: env.artifactsBucket, key: pageKey(event.documentId, event.page, 'detect.json') };
+  const detectionRef = {
+    bucket: env.artifactsBucket,
+    key: pageKey(event.documentId, event.page, 'detect.json'),
+  };
   if (await exists(s3, detectionRef)) {
     log.info('detection exists: reusing it');
     return { ...event, detection: detectionRef };
