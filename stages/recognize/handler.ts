@@ -1,7 +1,7 @@
 import type { PageOutcome } from '../assemble/core.ts';
-import { ArtifactMissingError } from '../shared/errors.ts';
 import { exists, getBytes, getJson, pageKey, putJson } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
+import { ArtifactMissingError } from '../shared/errors.ts';
 import { defineHandler } from '../shared/handler-kit.ts';
 import type { PageDone, PageState } from '../shared/page-state.ts';
 import type { DeskewInfo, DetectResult } from '../shared/types.ts';
@@ -10,13 +10,18 @@ import { recognizeText } from './core.ts';
 /** Reads the text of one page: writes recognize.json, the page's whole outcome for Assemble. */
 export const handler = defineHandler<PageState, PageDone>('recognize', async (event, log) => {
   const { env, s3 } = handlerContext();
-  const outcomeRef = { bucket: env.artifactsBucket, key: pageKey(event.documentId, event.page, 'recognize.json') };
+  const outcomeRef = {
+    bucket: env.artifactsBucket,
+    key: pageKey(event.documentId, event.page, 'recognize.json'),
+  };
   if (await exists(s3, outcomeRef)) {
     log.info('recognition exists: reusing it');
     return { page: event.page, outcome: outcomeRef };
   }
   if (event.detection === undefined || event.deskew === undefined) {
-    throw new ArtifactMissingError(`page ${event.page} reached Recognize without detection or deskew artifacts`);
+    throw new ArtifactMissingError(
+      `page ${event.page} reached Recognize without detection or deskew artifacts`,
+    );
   }
   const started = performance.now();
   const [png, detection, deskew] = await Promise.all([

@@ -1,0 +1,568 @@
+/**
+ * Text recognition: each detected region is cropped along its own orientation at native scale,
+ * turned upright by the 0/180 line classifier, resized to height 48 and read by the PP-OCRv4
+ * CTC recogniser in width-sorted batches. The CTC time steps say where each character sits, which
+ * gives word boxes and lets us put back the spaces the model drops on receipts and forms.
+ */
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { CorruptDocumentError } from '../shared/errors.ts';
+import { cropQuad, quadToRect, type RawImage, subQuad } from '../shared/geometry.ts';
+import { logger } from '../shared/logger.ts';
+import { getModelStore, type ModelStore } from '../shared/model-store.ts';
+import type {
+  DetectResult,
+  Quad,
+  RecognizedLine,
+  RecognizedWord,
+  RecognizeResult,
+  TextRegion,
+} from '../shared/types.ts';
+import {
+  booleanOption,
+  integerIn,
+  invalidParameter,
+  numberIn,
+  rejectUnknownKeys,
+} from '../shared/validate.ts';
+
+export interface RecognizeOptions {
+  /** Run the 0/180 line classifier and read upside-down lines turned. Default true. */
+  classify?: boolean;
+  /** Classifier probability needed to call a line upside down. Default 0.9. */
+  classifyThreshold?: number;
+  /** Lines per recogniser run. Default 8. */
+  batchSize?: number;
+  /** Put back spaces the model drops, from the gaps in the ink between characters. Default true. */
+  restoreSpaces?: boolean;
+  /** Lines whose mean character probability is below this are dropped (noise, graphics). Default 0.5. */
+  minConfidence?: number;
+}
+
+export interface RecognizeDeps {
+  models?: ModelStore;
+}
+
+interface ResolvedOptions {
+  classify: boolean;
+  classifyThreshold: number;
+  batchSize: number;
+  restoreSpaces: boolean;
+  minConfidence: number;
+}
+
+const KNOWN = ['classify', 'classifyThreshold', 'batchSize', 'restoreSpaces', 'minConfidence'] as const;
+const REC_HEIGHT = 48;
+const CLS_WIDTH = 192;
+
+export function resolveRecognizeOptions(options: RecognizeOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null)
+    throw invalidParameter('options', 'an object', options);
+  rejectUnknownKeys('recognizeText', options, KNOWN);
+  return {
+    classify: options.classify === undefined ? true : booleanOption('classify', options.classify),
+    classifyThreshold:
+      options.classifyThreshold === undefined
+        ? 0.9
+        : numberIn('classifyThreshold', options.classifyThreshold, 0.5, 1),
+    batchSize: options.batchSize === undefined ? 8 : integerIn('batchSize', options.batchSize, 1, 256),
+    restoreSpaces:
+      options.restoreSpaces === undefined ? true : booleanOption('restoreSpaces', options.restoreSpaces),
+    minConfidence:
+      options.minConfidence === undefined ? 0.5 : numberIn('minConfidence', options.minConfidence, 0, 1),
+  };
+}
+
+/** A line image at the recogniser's height (48 px), 3 channels RGB. */
+export interface LineCrop extends RawImage {
+  /** Native-scale width of the region, to map positions back to the page. */
+  nativeWidth: number;
+}
+
+/** One character as the CTC decoder emitted it, with its position along the crop (0..1). */
+export interface DecodedChar {
+  char: string;
+  prob: number;
+  /** Start and end of the character's time steps, as fractions of the crop width. */
+  x0: number;
+  x1: number;
+  /** True when this space was put back from an ink gap rather than emitted by the model. */
+  restored?: boolean;
+}
+
+export interface DecodedLine {
+  text: string;
+  confidence: number;
+  chars: DecodedChar[];
+}
+
+async function decodeRgb(png: Buffer): Promise<RawImage> {
+  try {
+    const { data, info } = await sharp(png)
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...info };
+  } catch (error) {
+    throw new CorruptDocumentError('The page image cannot be decoded', { cause: error });
+  }
+}
+
+/** Crops a region at native scale along its own axes and resizes it to the recogniser's height. */
+export async function cropLine(image: RawImage, box: Quad): Promise<LineCrop> {
+  const rect = quadToRect(box);
+  const nativeWidth = Math.max(1, Math.round(rect.width));
+  const nativeHeight = Math.max(1, Math.round(rect.height));
+  const native = cropQuad(image, box, nativeWidth, nativeHeight);
+  const width = Math.max(1, Math.round((nativeWidth * REC_HEIGHT) / nativeHeight));
+  if (nativeHeight === REC_HEIGHT && width === nativeWidth) return { ...native, nativeWidth };
+  const { data, info } = await sharp(native.data, {
+    raw: { width: native.width, height: native.height, channels: native.channels as 1 | 2 | 3 | 4 },
+  })
+    .resize(width, REC_HEIGHT, { fit: 'fill', kernel: nativeHeight > REC_HEIGHT ? 'lanczos3' : 'cubic' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+    nativeWidth,
+  };
+}
+
+function rotate180(crop: LineCrop): LineCrop {
+  const { data, width, height, channels } = crop;
+  const out = new Uint8Array(data.length);
+  const pixels = width * height;
+  for (let p = 0; p < pixels; p++) {
+    const src = p * channels;
+    const dst = (pixels - 1 - p) * channels;
+    for (let c = 0; c < channels; c++) out[dst + c] = data[src + c]!;
+  }
+  return { ...crop, data: out };
+}
+
+/**
+ * Writes a crop into an NCHW batch slot as the models were trained: BGR, v/127.5 - 1, the crop at
+ * the left, zero (mid grey after normalisation) padding to the right. `targetWidth` squeezes the
+ * crop horizontally (the classifier's fixed 192 px input).
+ */
+function fillSlot(
+  out: Float32Array,
+  slot: number,
+  batchWidth: number,
+  crop: RawImage,
+  targetWidth = crop.width,
+): void {
+  const plane = REC_HEIGHT * batchWidth;
+  const base = slot * 3 * plane;
+  const { data, width, channels } = crop;
+  const step = width / targetWidth;
+  for (let y = 0; y < REC_HEIGHT; y++) {
+    const row = y * width;
+    for (let x = 0; x < targetWidth; x++) {
+      const sx = targetWidth === width ? x : Math.min(width - 1, Math.floor((x + 0.5) * step));
+      const p = (row + sx) * channels;
+      const r = data[p]!;
+      const g = channels >= 3 ? data[p + 1]! : r;
+      const b = channels >= 3 ? data[p + 2]! : r;
+      const o = base + y * batchWidth + x;
+      out[o] = b / 127.5 - 1;
+      out[o + plane] = g / 127.5 - 1;
+      out[o + 2 * plane] = r / 127.5 - 1;
+    }
+  }
+}
+
+/** 0/180 classification of prepared 48 px crops: probability that each one is upside down. */
+async function upsideDownProbabilities(crops: readonly LineCrop[], models: ModelStore): Promise<number[]> {
+  const session = await models.session('cls');
+  const result: number[] = [];
+  const chunk = 32;
+  for (let start = 0; start < crops.length; start += chunk) {
+    const part = crops.slice(start, start + chunk);
+    const input = new Float32Array(part.length * 3 * REC_HEIGHT * CLS_WIDTH);
+    part.forEach((crop, i) => {
+      fillSlot(input, i, CLS_WIDTH, crop, Math.min(CLS_WIDTH, crop.width));
+    });
+    const out = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor('float32', input, [part.length, 3, REC_HEIGHT, CLS_WIDTH]),
+    });
+    const probs = out[session.outputNames[0]!]!.data as Float32Array;
+    for (let i = 0; i < part.length; i++) result.push(probs[i * 2 + 1]!);
+  }
+  return result;
+}
+
+/**
+ * Reads prepared crops (any size; resized to height 48 here if needed) with the recogniser.
+ * Batches crops of similar width; returns one decoded line per crop, in input order.
+ */
+export async function recognizeLines(
+  crops: readonly RawImage[],
+  options: { batchSize?: number; restoreSpaces?: boolean } = {},
+  deps: RecognizeDeps = {},
+): Promise<DecodedLine[]> {
+  const batchSize = options.batchSize ?? 8;
+  const restore = options.restoreSpaces ?? true;
+  const models = deps.models ?? getModelStore();
+  const prepared = await Promise.all(
+    crops.map(async (c) => {
+      if (c.height === REC_HEIGHT) return c;
+      const width = Math.max(1, Math.round((c.width * REC_HEIGHT) / c.height));
+      const { data, info } = await sharp(c.data, {
+        raw: { width: c.width, height: c.height, channels: c.channels as 1 | 2 | 3 | 4 },
+      })
+        .resize(width, REC_HEIGHT, { fit: 'fill' })
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), ...info };
+    }),
+  );
+  const [session, classes] = await Promise.all([models.session('rec'), models.dictionary()]);
+  const results: DecodedLine[] = new Array(prepared.length);
+  // Like PaddleOCR: sort by aspect ratio so a batch pads little.
+  const order = prepared.map((_, i) => i).sort((a, b) => prepared[a]!.width - prepared[b]!.width);
+  for (let start = 0; start < order.length; start += batchSize) {
+    const ids = order.slice(start, start + batchSize);
+    // Width a multiple of 8: the recogniser emits one time step per 8 input columns.
+    const batchWidth = Math.max(16, Math.ceil(Math.max(...ids.map((i) => prepared[i]!.width)) / 8) * 8);
+    const input = new Float32Array(ids.length * 3 * REC_HEIGHT * batchWidth);
+    ids.forEach((id, slot) => {
+      fillSlot(input, slot, batchWidth, prepared[id]!);
+    });
+    const out = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor('float32', input, [ids.length, 3, REC_HEIGHT, batchWidth]),
+    });
+    const tensor = out[session.outputNames[0]!]!;
+    const [, steps, numClasses] = tensor.dims as [number, number, number];
+    const probs = tensor.data as Float32Array;
+    ids.forEach((id, slot) => {
+      const crop = prepared[id]!;
+      const decoded = ctcDecode(probs, slot, steps, numClasses, classes, batchWidth / steps, crop.width);
+      results[id] = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
+    });
+  }
+  return results;
+}
+
+/** Greedy CTC decoding of one batch item, with each character's time-step span. */
+function ctcDecode(
+  probs: Float32Array,
+  slot: number,
+  steps: number,
+  numClasses: number,
+  classes: readonly string[],
+  stride: number,
+  cropWidth: number,
+): DecodedLine {
+  const chars: DecodedChar[] = [];
+  let previous = 0;
+  let current: DecodedChar | undefined;
+  // Time steps beyond the crop see only padding.
+  const usable = Math.min(steps, Math.ceil(cropWidth / stride));
+  for (let t = 0; t < usable; t++) {
+    const base = (slot * steps + t) * numClasses;
+    let best = 0;
+    let bestProb = probs[base]!;
+    for (let k = 1; k < numClasses; k++) {
+      const p = probs[base + k]!;
+      if (p > bestProb) {
+        bestProb = p;
+        best = k;
+      }
+    }
+    if (best !== 0 && best === previous && current) {
+      current.x1 = Math.min(1, ((t + 1) * stride) / cropWidth);
+      if (bestProb > current.prob) current.prob = bestProb;
+    } else if (best !== 0) {
+      current = {
+        char: classes[best] ?? '',
+        prob: bestProb,
+        x0: (t * stride) / cropWidth,
+        x1: Math.min(1, ((t + 1) * stride) / cropWidth),
+      };
+      chars.push(current);
+    } else {
+      current = undefined;
+    }
+    previous = best;
+  }
+  return summarise(chars);
+}
+
+function summarise(chars: DecodedChar[]): DecodedLine {
+  const real = chars.filter((c) => !c.restored && c.char !== ' ');
+  const confidence = real.length === 0 ? 0 : real.reduce((s, c) => s + c.prob, 0) / real.length;
+  return { text: chars.map((c) => c.char).join(''), confidence, chars };
+}
+
+/**
+ * Column ink profile of a 48 px crop: 1 where a column holds ink of this line. Rows are limited to
+ * the line's own band (the rows around the middle up to the first blank row each way), because the
+ * unclipped box takes in bits of the lines above and below, which would fill the gaps between words.
+ */
+export const BAND: [number, number] = [0.15, 0.85];
+export function inkColumns(crop: RawImage): Uint8Array {
+  const { data, width, height, channels } = crop;
+  const gray = new Uint8Array(width * height);
+  const histogram = new Uint32Array(256);
+  for (let i = 0; i < width * height; i++) {
+    const p = i * channels;
+    const v = channels >= 3 ? (data[p]! * 77 + data[p + 1]! * 150 + data[p + 2]! * 29) >> 8 : data[p]!;
+    gray[i] = v;
+    histogram[v]!++;
+  }
+  const percentile = (q: number): number => {
+    const target = q * width * height;
+    let acc = 0;
+    for (let v = 0; v < 256; v++) {
+      acc += histogram[v]!;
+      if (acc >= target) return v;
+    }
+    return 255;
+  };
+  const dark = percentile(0.05);
+  const paper = percentile(0.6);
+  const ink = new Uint8Array(width);
+  if (paper - dark < 40) return ink.fill(1);
+  const threshold = (dark + paper) / 2;
+  const rows = new Uint32Array(height);
+  for (let y = 0; y < height; y++) {
+    let n = 0;
+    for (let x = 0, i = y * width; x < width; x++, i++) if (gray[i]! < threshold) n++;
+    rows[y] = n;
+  }
+  const blank = Math.max(1, 0.01 * width);
+  let centre = height >> 1;
+  if (rows[centre]! <= blank) {
+    // The middle row falls between two parts of the glyphs (rare): start from the densest row near it.
+    for (let y = Math.floor(height * 0.25); y < Math.ceil(height * 0.75); y++)
+      if (rows[y]! > rows[centre]!) centre = y;
+  }
+  const limitTop = Math.floor(height * BAND[0]);
+  const limitBottom = Math.ceil(height * BAND[1]) - 1;
+  let top = centre;
+  while (top > limitTop && rows[top - 1]! > blank) top--;
+  let bottom = centre;
+  while (bottom < limitBottom && rows[bottom + 1]! > blank) bottom++;
+  for (let x = 0; x < width; x++) {
+    for (let y = top; y <= bottom; y++) {
+      if (gray[y * width + x]! < threshold) {
+        ink[x] = 1;
+        break;
+      }
+    }
+  }
+  return ink;
+}
+
+export interface SpaceRule {
+  /** Smallest gap (columns at height 48) that can be a space. */
+  minColumns: number;
+  /** Gap as a fraction of the line's median character pitch. */
+  pitchFactor: number;
+  /** Gap as a multiple of the line's typical gap between letters. */
+  letterFactor: number;
+  /** Distance between the two characters' centres, as a multiple of the median pitch. */
+  centreFactor: number;
+  /** Extra factor on the gap next to punctuation, whose glyphs leave blank space inside their cell. */
+  punctuationFactor: number;
+}
+
+export const DEFAULT_SPACE_RULE: SpaceRule = {
+  minColumns: 3,
+  pitchFactor: 0.35,
+  letterFactor: 2.5,
+  centreFactor: 1.3,
+  punctuationFactor: 2,
+};
+
+const NARROW_PUNCTUATION = new Set([...'.,:;!?)]}%"/-', "'"]);
+const DIGIT = /\p{Nd}/u;
+
+/**
+ * Puts back the spaces the recogniser drops between words (17-25% of them on receipts and forms).
+ * Between two consecutive characters, the widest run of ink-free columns is the gap. A gap is a
+ * space when it is wide against the line's own measures: its median character pitch (a word space
+ * is about a third of an em, a character about half an em) and its typical letter gap (0-2 columns
+ * on blurred scans, more on crisp print).
+ */
+export function restoreSpaces(
+  line: DecodedLine,
+  ink: Uint8Array,
+  rule: SpaceRule = DEFAULT_SPACE_RULE,
+): DecodedLine {
+  if (line.chars.length < 2) return line;
+  const w = ink.length;
+  const centre = (c: DecodedChar): number => ((c.x0 + c.x1) / 2) * w;
+  const gaps: number[] = [];
+  const pitches: number[] = [];
+  for (let i = 0; i + 1 < line.chars.length; i++) {
+    const a = line.chars[i]!;
+    const b = line.chars[i + 1]!;
+    if (a.char === ' ' || b.char === ' ') {
+      gaps.push(-1);
+      continue;
+    }
+    const from = Math.floor(centre(a));
+    const to = Math.ceil(centre(b));
+    pitches.push(to - from);
+    let run = 0;
+    let longest = 0;
+    for (let x = from; x < to && x < w; x++) {
+      if (ink[x] === 0) {
+        run++;
+        if (run > longest) longest = run;
+      } else {
+        run = 0;
+      }
+    }
+    gaps.push(longest);
+  }
+  if (pitches.length === 0) return line;
+  const letterGaps = gaps.filter((g) => g >= 0).sort((p, q) => p - q);
+  const typical = letterGaps[Math.floor(letterGaps.length * 0.4)] ?? 0;
+  const pitch = pitches.sort((p, q) => p - q)[pitches.length >> 1]!;
+  const minimum = Math.max(rule.minColumns, rule.pitchFactor * pitch, rule.letterFactor * typical);
+  const out: DecodedChar[] = [];
+  line.chars.forEach((c, i) => {
+    out.push(c);
+    const gap = gaps[i];
+    if (gap === undefined || gap < minimum) return;
+    const next = line.chars[i + 1]!;
+    // 12.50 and 1,000 never take a space.
+    if (
+      (c.char === '.' || c.char === ',') &&
+      DIGIT.test(next.char) &&
+      DIGIT.test(line.chars[i - 1]?.char ?? '')
+    )
+      return;
+    const punctuation = NARROW_PUNCTUATION.has(c.char) || NARROW_PUNCTUATION.has(next.char);
+    if (punctuation && gap < minimum * rule.punctuationFactor) return;
+    if (centre(next) - centre(c) < rule.centreFactor * pitch) return;
+    out.push({ char: ' ', prob: Math.min(c.prob, next.prob), x0: c.x1, x1: next.x0, restored: true });
+  });
+  return out.length === line.chars.length ? line : summarise(out);
+}
+
+/** NFKC, plus the few glyphs the Chinese dictionary reads from form furniture (checkboxes). */
+export function normaliseText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/[口□■☐☑☒]/gu, '☐')
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+/** Splits a decoded line into words with boxes along the line's quad. */
+function toWords(line: DecodedLine, box: Quad): RecognizedWord[] {
+  const words: RecognizedWord[] = [];
+  let current: DecodedChar[] = [];
+  const flush = (): void => {
+    if (current.length === 0) return;
+    const text = normaliseText(current.map((c) => c.char).join(''));
+    if (text.length > 0) {
+      const s0 = Math.max(0, current[0]!.x0 - 0.5 * (current[0]!.x1 - current[0]!.x0));
+      const s1 = Math.min(1, current.at(-1)!.x1 + 0.5 * (current.at(-1)!.x1 - current.at(-1)!.x0));
+      words.push({
+        text,
+        confidence: current.reduce((s, c) => s + c.prob, 0) / current.length,
+        box: subQuad(box, s0, s1),
+      });
+    }
+    current = [];
+  };
+  for (const c of line.chars) {
+    if (c.char === ' ') flush();
+    else current.push(c);
+  }
+  flush();
+  return words;
+}
+
+function turnQuad(box: Quad): Quad {
+  return [box[2], box[3], box[0], box[1]];
+}
+
+/** Orientation of each region's crop as the 0/180 line classifier sees it. */
+export async function classifyLines(
+  png: Buffer,
+  regions: readonly TextRegion[],
+  deps: RecognizeDeps = {},
+): Promise<Array<{ angle: 0 | 180; confidence: number }>> {
+  const models = deps.models ?? getModelStore();
+  const image = await decodeRgb(png);
+  const crops = await Promise.all(regions.map((r) => cropLine(image, r.box)));
+  const upside = await upsideDownProbabilities(crops, models);
+  return upside.map((p) => (p > 0.5 ? { angle: 180, confidence: p } : { angle: 0, confidence: 1 - p }));
+}
+
+/** Reads the text of every detected region of a page. */
+export async function recognizeText(
+  png: Buffer,
+  detection: DetectResult,
+  options: RecognizeOptions = {},
+  deps: RecognizeDeps = {},
+): Promise<RecognizeResult> {
+  const opts = resolveRecognizeOptions(options);
+  if (typeof detection !== 'object' || detection === null || !Array.isArray(detection.regions)) {
+    throw invalidParameter('detection', 'a DetectResult with regions', detection);
+  }
+  const log = logger.child({ stage: 'recognize' });
+  const started = performance.now();
+  const models = deps.models ?? getModelStore();
+  const image = await decodeRgb(png);
+  const regions = detection.regions;
+  const crops = await Promise.all(regions.map((r) => cropLine(image, r.box)));
+
+  // Lines the classifier calls upside down are read both ways and the more confident reading
+  // wins: the classifier alone flips some short upright lines ("SR", "0.51").
+  const flipped = opts.classify ? await upsideDownProbabilities(crops, models) : crops.map(() => 0);
+  const candidates: LineCrop[] = [...crops];
+  const turned: number[] = [];
+  flipped.forEach((p, i) => {
+    if (p >= opts.classifyThreshold) {
+      turned.push(i);
+      candidates.push(rotate180(crops[i]!));
+    }
+  });
+  const decoded = await recognizeLines(
+    candidates,
+    { batchSize: opts.batchSize, restoreSpaces: opts.restoreSpaces },
+    { models },
+  );
+
+  const lines: RecognizedLine[] = [];
+  regions.forEach((region, i) => {
+    let reading = decoded[i]!;
+    let box = region.box;
+    let rotated = false;
+    const alt = turned.indexOf(i);
+    if (alt >= 0) {
+      const other = decoded[regions.length + alt]!;
+      if (other.confidence > reading.confidence) {
+        reading = other;
+        box = turnQuad(region.box);
+        rotated = true;
+      }
+    }
+    const text = normaliseText(reading.text);
+    if (text.length === 0 || reading.confidence < opts.minConfidence) return;
+    const line: RecognizedLine = { text, confidence: reading.confidence, box, words: toWords(reading, box) };
+    if (rotated) line.rotated180 = true;
+    lines.push(line);
+  });
+  log.debug(
+    {
+      regions: regions.length,
+      lines: lines.length,
+      turned: turned.length,
+      ms: Math.round(performance.now() - started),
+    },
+    'recognized text',
+  );
+  return { width: detection.width, height: detection.height, lines };
+}

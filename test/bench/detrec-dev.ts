@@ -1,0 +1,217 @@
+/**
+ * Detect + recognise over the dev halves (SROIE receipts, FUNSD forms) and over generated 300 DPI
+ * pages (clean and skewed-noisy), printing CER and word-bag F1 per set and seconds per page.
+ * A tuning aid for the detect/recognize stages; the official benchmark is `npm run bench:quality`.
+ *
+ *   node test/bench/detrec-dev.ts [--sets sroie,funsd,pages] [--limit N] [--detect JSON] [--recognize JSON] [--worst N]
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { type DetectOptions, detectText } from '../../stages/detect/core.ts';
+import { type RecognizeOptions, recognizeText } from '../../stages/recognize/core.ts';
+import { getModelStore } from '../../stages/shared/model-store.ts';
+
+const DATASETS = process.env.DOCPIPE_DATASETS ?? '/work/shared/datasets';
+
+export function normalise(text: string): string {
+  return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+}
+
+export function editDistance(a: string, b: string): number {
+  const ac = [...a];
+  const bc = [...b];
+  let prev = new Uint32Array(bc.length + 1).map((_, j) => j);
+  let curr = new Uint32Array(bc.length + 1);
+  for (let i = 1; i <= ac.length; i++) {
+    curr[0] = i;
+    for (let j = 1; j <= bc.length; j++) {
+      const cost = ac[i - 1] === bc[j - 1] ? 0 : 1;
+      curr[j] = Math.min(prev[j]! + 1, curr[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    [prev, curr] = [curr, prev];
+  }
+  return prev[bc.length]!;
+}
+
+export function wordBag(
+  predicted: string,
+  truth: string,
+): { matched: number; predicted: number; truth: number } {
+  const count = (s: string): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const w of normalise(s).split(' ').filter(Boolean)) m.set(w, (m.get(w) ?? 0) + 1);
+    return m;
+  };
+  const p = count(predicted);
+  const t = count(truth);
+  let matched = 0;
+  for (const [w, n] of p) matched += Math.min(n, t.get(w) ?? 0);
+  const sum = (m: Map<string, number>): number => [...m.values()].reduce((s, n) => s + n, 0);
+  return { matched, predicted: sum(p), truth: sum(t) };
+}
+
+interface Sample {
+  name: string;
+  load: () => Promise<Buffer>;
+  truth: string;
+}
+
+function datasetSamples(dir: string, ext: string): Sample[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort()
+    .map((f) => {
+      const base = f.slice(0, -ext.length);
+      return {
+        name: base,
+        load: async () => readFileSync(join(dir, f)),
+        truth: readFileSync(join(dir, `${base}.gt.txt`), 'utf8'),
+      };
+    });
+}
+
+/** Deterministic 300 DPI A4 pages of real English lines (UW-III ground truth), clean or skewed and noisy. */
+function pageSamples(count: number): Sample[] {
+  const dir = join(DATASETS, 'uw3_lines/dev');
+  if (!existsSync(dir)) return [];
+  const corpus = readdirSync(dir)
+    .filter((f) => f.endsWith('.gt.txt'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8').trim())
+    .filter((l) => l.length > 20 && /^[\x20-\x7e]+$/.test(l));
+  const samples: Sample[] = [];
+  for (let k = 0; k < count; k++) {
+    const lines = corpus.slice(k * 30, k * 30 + 30).map((l) => l.slice(0, 80));
+    const skewed = k % 2 === 1;
+    const font = k % 4 < 2 ? 'DejaVu Serif' : 'DejaVu Sans';
+    samples.push({
+      name: `page${k}${skewed ? '-skewed-noisy' : '-clean'}`,
+      truth: lines.join('\n'),
+      load: async () => {
+        const escaped = lines.map((l) =>
+          l.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'),
+        );
+        const text = await sharp({
+          text: { text: escaped.join('\n'), font: `${font} 10`, dpi: 300, spacing: 12, width: 2100 },
+        })
+          .negate()
+          .png()
+          .toBuffer();
+        let png = await sharp({ create: { width: 2480, height: 3508, channels: 3, background: '#ffffff' } })
+          .composite([{ input: text, top: 250, left: 190, blend: 'multiply' }])
+          .png()
+          .toBuffer();
+        if (skewed) {
+          const angle = k % 4 === 1 ? 2.5 : -4;
+          png = await sharp(png).rotate(angle, { background: '#ffffff' }).png().toBuffer();
+          const meta = await sharp(png).metadata();
+          // Salt-and-pepper specks and a grey cast, seeded so every run sees the same page.
+          const noise = Buffer.alloc(meta.width * meta.height);
+          let seed = 12345 + k;
+          for (let i = 0; i < noise.length; i++) {
+            seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+            noise[i] = seed % 500 === 0 ? 0 : 255;
+          }
+          png = await sharp(png)
+            .greyscale()
+            .composite([
+              {
+                input: noise,
+                raw: { width: meta.width, height: meta.height, channels: 1 },
+                blend: 'multiply',
+              },
+            ])
+            .linear(0.85, 10)
+            .png()
+            .toBuffer();
+        }
+        return png;
+      },
+    });
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sets: { type: 'string', default: 'sroie,funsd,pages' },
+      limit: { type: 'string' },
+      detect: { type: 'string', default: '{}' },
+      recognize: { type: 'string', default: '{}' },
+      worst: { type: 'string', default: '0' },
+      pages: { type: 'string', default: '4' },
+      dump: { type: 'string' },
+    },
+  });
+  const detectOptions = JSON.parse(values.detect) as DetectOptions;
+  const recognizeOptions = JSON.parse(values.recognize) as RecognizeOptions;
+  const limit = values.limit ? Number(values.limit) : Number.POSITIVE_INFINITY;
+  await getModelStore().warm();
+
+  const sets: Record<string, () => Sample[]> = {
+    sroie: () => datasetSamples(join(DATASETS, 'sroie/dev'), '.jpg'),
+    funsd: () => datasetSamples(join(DATASETS, 'funsd/dev'), '.png'),
+    pages: () => pageSamples(Number(values.pages)),
+  };
+  for (const setName of values.sets.split(',')) {
+    const all = sets[setName]?.() ?? [];
+    // Evenly spaced subset, so a quick run still spans the set.
+    const step = all.length / Math.min(all.length, limit);
+    const samples =
+      all.length <= limit ? all : Array.from({ length: limit }, (_, i) => all[Math.floor(i * step)]!);
+    if (samples.length === 0) {
+      console.log(`${setName}: no data`);
+      continue;
+    }
+    let edits = 0;
+    let chars = 0;
+    let matched = 0;
+    let predicted = 0;
+    let truthWords = 0;
+    let seconds = 0;
+    const perPage: Array<{ name: string; f1: number; cer: number }> = [];
+    for (const sample of samples) {
+      const png = await sample.load();
+      const started = performance.now();
+      const detection = await detectText(png, detectOptions);
+      const result = await recognizeText(png, detection, recognizeOptions);
+      seconds += (performance.now() - started) / 1000;
+      const text = result.lines.map((l) => l.text).join('\n');
+      if (values.dump === sample.name) {
+        console.log(text);
+        console.log('---- truth');
+        console.log(sample.truth);
+      }
+      const p = normalise(text);
+      const t = normalise(sample.truth);
+      const e = editDistance(p, t);
+      const bag = wordBag(text, sample.truth);
+      edits += e;
+      chars += [...t].length;
+      matched += bag.matched;
+      predicted += bag.predicted;
+      truthWords += bag.truth;
+      const f1 = (2 * bag.matched) / Math.max(1, bag.predicted + bag.truth);
+      perPage.push({ name: sample.name, f1, cer: e / Math.max(1, [...t].length) });
+    }
+    const precision = matched / Math.max(1, predicted);
+    const recall = matched / Math.max(1, truthWords);
+    const f1 = (2 * precision * recall) / Math.max(1e-9, precision + recall);
+    const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
+    console.log(
+      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(edits / chars)}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page`,
+    );
+    const worst = Number(values.worst);
+    if (worst > 0) {
+      for (const page of perPage.sort((a, b) => a.f1 - b.f1).slice(0, worst)) {
+        console.log(`   ${page.name}  F1 ${pct(page.f1)}  CER ${pct(page.cer)}`);
+      }
+    }
+  }
+}
+
+if (import.meta.main) await main();

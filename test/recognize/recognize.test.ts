@@ -1,0 +1,210 @@
+import sharp from 'sharp';
+import { detectText } from '../../stages/detect/core.ts';
+import {
+  classifyLines,
+  type DecodedLine,
+  normaliseText,
+  recognizeLines,
+  recognizeText,
+  restoreSpaces,
+} from '../../stages/recognize/core.ts';
+import { InvalidOptionError } from '../../stages/shared/errors.ts';
+import { quadBounds } from '../../stages/shared/geometry.ts';
+import { renderPage, rotate180, textImage } from '../detect/render.ts';
+
+const LINES = [
+  'Invoice 2024-001 Total 42.50',
+  'Delivery to 12 Harbour Road, Leeds',
+  'Payment due within 30 days',
+];
+
+// Rendering and detection are shared (they are not what these tests check) to keep the file fast.
+let rendered: Promise<{ png: Buffer; turned: Buffer }> | undefined;
+function page(): Promise<{ png: Buffer; turned: Buffer }> {
+  rendered ??= renderPage(
+    1240,
+    700,
+    LINES.map((text, i) => ({ text, left: 120, top: 120 + i * 160 })),
+  ).then(async ({ png }) => ({ png, turned: await rotate180(png) }));
+  return rendered;
+}
+const detections = new Map<Buffer, ReturnType<typeof detectText>>();
+function detect(png: Buffer): ReturnType<typeof detectText> {
+  if (!detections.has(png)) detections.set(png, detectText(png));
+  return detections.get(png)!;
+}
+
+describe('recognizeText', () => {
+  test('reads clean rendered lines exactly, spaces included, in order', async () => {
+    // Prepare
+    const { png } = await page();
+    const detection = await detect(png);
+
+    // Act
+    const result = await recognizeText(png, detection);
+
+    // Assess
+    expect(result.lines.map((l) => l.text)).toEqual(LINES);
+    expect(result.lines.every((l) => l.confidence > 0.9 && !l.rotated180)).toBe(true);
+  });
+
+  test('splits each line into words whose boxes run left to right inside the line', async () => {
+    // Prepare
+    const { png } = await page();
+    const detection = await detect(png);
+
+    // Act
+    const [line] = (await recognizeText(png, detection)).lines;
+
+    // Assess
+    expect(line!.words.map((w) => w.text)).toEqual(['Invoice', '2024-001', 'Total', '42.50']);
+    const lineBounds = quadBounds(line!.box);
+    const wordBounds = line!.words.map((w) => quadBounds(w.box));
+    for (const [i, b] of wordBounds.entries()) {
+      expect(b.x0).toBeGreaterThanOrEqual(lineBounds.x0 - 1);
+      expect(b.x1).toBeLessThanOrEqual(lineBounds.x1 + 1);
+      if (i > 0) expect(b.x0).toBeGreaterThan(wordBounds[i - 1]!.x0);
+      expect(line!.words[i]!.confidence).toBeGreaterThan(0.8);
+    }
+  });
+
+  test('reads an upside-down page line by line through the 0/180 classifier', async () => {
+    // Prepare
+    const png = (await page()).turned;
+    const detection = await detect(png);
+
+    // Act
+    const result = await recognizeText(png, detection);
+
+    // Assess: turned lines come bottom-up, each read the right way round.
+    expect(result.lines.map((l) => l.text).sort()).toEqual([...LINES].sort());
+    expect(result.lines.every((l) => l.rotated180 === true)).toBe(true);
+    // The box starts at the text's own top-left, which is now at the bottom right of the page.
+    const first = result.lines[0]!;
+    expect(first.box[0][0]).toBeGreaterThan(first.box[2][0]);
+  });
+
+  test('rejects an out-of-range option, naming it', async () => {
+    // Prepare
+    const { png } = await page();
+
+    // Act
+    const reading = recognizeText(png, { width: 1, height: 1, regions: [] }, { minConfidence: 3 });
+
+    // Assess
+    await expect(reading).rejects.toBeInstanceOf(InvalidOptionError);
+    await expect(reading).rejects.toThrow(/minConfidence/);
+  });
+
+  test('returns no lines for a page without regions', async () => {
+    // Prepare
+    const { png } = await page();
+
+    // Act
+    const result = await recognizeText(png, { width: 1240, height: 700, regions: [] });
+
+    // Assess
+    expect(result).toEqual({ width: 1240, height: 700, lines: [] });
+  });
+});
+
+describe('classifyLines', () => {
+  test('calls upright lines 0 and turned lines 180', async () => {
+    // Prepare
+    const { png: upright, turned } = await page();
+    const [a, b] = await Promise.all([detect(upright), detect(turned)]);
+
+    // Act
+    const [up, down] = await Promise.all([
+      classifyLines(upright, a.regions),
+      classifyLines(turned, b.regions),
+    ]);
+
+    // Assess
+    expect(up.map((c) => c.angle)).toEqual([0, 0, 0]);
+    expect(down.map((c) => c.angle)).toEqual([180, 180, 180]);
+    expect(Math.min(...down.map((c) => c.confidence))).toBeGreaterThan(0.9);
+  });
+});
+
+describe('recognizeLines', () => {
+  test('reads a prepared line crop of any height', async () => {
+    // Prepare
+    const png = await textImage('Total due 1,250.00 EUR', 14);
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+
+    // Act
+    const [line] = await recognizeLines([
+      { data, width: info.width, height: info.height, channels: info.channels },
+    ]);
+
+    // Assess
+    expect(line!.text).toBe('Total due 1,250.00 EUR');
+    expect(line!.chars.at(-1)!.x1).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('restoreSpaces', () => {
+  // Characters every 10 columns of a 100-column crop; ink everywhere except the given gaps.
+  function line(text: string): DecodedLine {
+    const chars = [...text].map((char, i) => ({
+      char,
+      prob: 0.9,
+      x0: (i * 10 + 3) / 100,
+      x1: (i * 10 + 7) / 100,
+    }));
+    return { text, confidence: 0.9, chars };
+  }
+  function ink(blank: Array<[number, number]>): Uint8Array {
+    const columns = new Uint8Array(100).fill(1);
+    for (const [from, to] of blank) columns.fill(0, from, to);
+    return columns;
+  }
+
+  test('puts a space back where the ink gap is much wider than the letter gaps', () => {
+    // Prepare: 'TOTALDUE' with a 7-column gap between L and D, 1-column gaps elsewhere.
+    const decoded = line('TOTALDUE');
+    const profile = ink([
+      [9, 10],
+      [19, 20],
+      [29, 30],
+      [47, 54],
+      [59, 60],
+    ]);
+
+    // Act
+    const restored = restoreSpaces(decoded, profile, {
+      minColumns: 3,
+      pitchFactor: 0.4,
+      letterFactor: 2.5,
+      centreFactor: 0,
+      punctuationFactor: 2,
+    });
+
+    // Assess
+    expect(restored.text).toBe('TOTAL DUE');
+    expect(restored.confidence).toBeCloseTo(0.9);
+  });
+
+  test('never splits a number at its decimal point', () => {
+    // Prepare
+    const decoded = line('12.50');
+    const profile = ink([
+      [13, 27],
+      [33, 40],
+    ]);
+
+    // Act
+    const restored = restoreSpaces(decoded, profile);
+
+    // Assess
+    expect(restored.text).toBe('12.50');
+  });
+});
+
+describe('normaliseText', () => {
+  test('applies NFKC and reads checkbox glyphs as a ballot box', () => {
+    // Act / Assess
+    expect(normaliseText('ﬁle  口 Yes □ No')).toBe('file ☐ Yes ☐ No');
+  });
+});
