@@ -3,12 +3,21 @@
  * page and rotates it upright. Pure: PNG in, PNG and facts out.
  */
 import sharp from 'sharp';
+import { detectText } from '../detect/core.ts';
+import { classifyLines } from '../recognize/core.ts';
 import { logger } from '../shared/logger.ts';
 import type { ModelStore } from '../shared/model-store.ts';
-import type { DeskewResult, Orientation } from '../shared/types.ts';
+import type { DeskewResult, Orientation, TextRegion } from '../shared/types.ts';
 import { booleanOption, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
+import {
+  classifierPieces,
+  lineAxisFromRegions,
+  rotateQuad,
+  turnQuad,
+  voteUpsideDown,
+} from './orientation.ts';
 import { decodeRaw, type Gray, histogram, otsuThreshold, toGray } from './raster.ts';
-import { estimateSkew, type LineAxis } from './skew.ts';
+import { estimateSkew, type LineAxis, type SkewEstimates } from './skew.ts';
 
 export interface DeskewOptions {
   /** Largest skew searched, degrees (0..45). Default 45. */
@@ -40,6 +49,10 @@ const ANALYSIS_SIDE = 1600;
 const MIN_INK_FRACTION = 0.0005;
 /** Ink must be at least this many gray levels darker than paper to count as text. */
 const MIN_CONTRAST = 40;
+/** Long side the detector sees when it only has to tell which way lines run. */
+const ORIENTATION_DETECT_SIDE = 736;
+/** How many of the longest lines the 0/180 classifier votes on. */
+const ORIENTATION_LINES = 8;
 
 export function resolveDeskewOptions(options: DeskewOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null)
@@ -58,10 +71,9 @@ export function resolveDeskewOptions(options: DeskewOptions = {}): ResolvedOptio
 
 /** What the analysis found, before anything is rotated. */
 export interface SkewAnalysis {
-  angle: number;
-  axis: LineAxis;
-  confidence: number;
-  /** Set when the page cannot be judged. */
+  /** Estimates along both line directions; absent when the page cannot be judged. */
+  estimates?: SkewEstimates;
+  /** Why the page cannot be judged. */
   reason?: string;
 }
 
@@ -78,14 +90,22 @@ export function analyseSkew(gray: Gray, maxAngle: number): SkewAnalysis {
     dark += hist[v]!;
     darkSum += v * hist[v]!;
   }
-  if (dark === 0 || paper - darkSum / dark < MIN_CONTRAST) {
-    return { angle: 0, axis: 'h', confidence: 0, reason: 'no text found on the page' };
+  if (dark === 0 || paper - darkSum / dark < MIN_CONTRAST) return { reason: 'no text found on the page' };
+  const estimates = estimateSkew(small, { maxAngle, threshold });
+  if (estimates === undefined || estimates.inkFraction < MIN_INK_FRACTION) {
+    return { reason: 'too little text to measure the skew' };
   }
-  const estimate = estimateSkew(small, { maxAngle, threshold });
-  if (estimate === undefined || estimate.inkFraction < MIN_INK_FRACTION) {
-    return { angle: 0, axis: 'h', confidence: 0, reason: 'too little text to measure the skew' };
-  }
-  return { angle: estimate.angle, axis: estimate.axis, confidence: estimate.confidence };
+  return { estimates };
+}
+
+/**
+ * The line direction the profiles alone support. Upright is the default: forms and monospaced
+ * receipts have strong vertical structure (rules, aligned columns) too, so vertical wins only
+ * when it is far sharper on both measures, as on a page lying on its side.
+ */
+export function profileAxis(estimates: SkewEstimates): LineAxis {
+  const { h, v } = estimates;
+  return v.score > 3 * h.score && v.peakRatio > 3 * h.peakRatio ? 'v' : 'h';
 }
 
 function percentile(hist: Uint32Array, total: number, q: number): number {
@@ -109,56 +129,84 @@ export async function deskewPage(
   const started = performance.now();
   const raw = await decodeRaw(png);
   const factor = Math.max(1, Math.round(Math.max(raw.width, raw.height) / ANALYSIS_SIDE));
-  const analysis = analyseSkew(toGray(raw, factor), opts.maxAngle);
+  const { estimates, reason } = analyseSkew(toGray(raw, factor), opts.maxAngle);
   const unchanged = { png, width: raw.width, height: raw.height };
-  const round = (v: number) => Math.round(v * 1000) / 1000;
 
-  if (analysis.reason !== undefined) {
-    log.debug({ reason: analysis.reason }, 'page left alone');
-    return { ...unchanged, angle: 0, orientation: 0, confidence: 0, applied: false, reason: analysis.reason };
-  }
-  const angle = round(analysis.angle);
-  if (analysis.confidence < opts.minConfidence) {
-    const reason = `skew estimate not reliable enough (confidence ${analysis.confidence} < ${opts.minConfidence})`;
-    return { ...unchanged, angle, orientation: 0, confidence: analysis.confidence, applied: false, reason };
+  if (estimates === undefined) {
+    log.debug({ reason }, 'page left alone');
+    return {
+      ...unchanged,
+      angle: 0,
+      orientation: 0,
+      confidence: 0,
+      applied: false,
+      reason: reason ?? 'no text',
+    };
   }
 
-  let orientation: Orientation = 0;
+  let axis = profileAxis(estimates);
+  let regions: TextRegion[] = [];
   if (opts.detectOrientation) {
-    orientation = await findOrientation(png, analysis, deps);
+    // Low resolution is plenty to see which way the lines run, and keeps this cheap.
+    regions = (await detectText(png, { maxSide: ORIENTATION_DETECT_SIDE }, depsFor(deps))).regions;
+    axis = lineAxisFromRegions(regions).axis ?? axis;
   }
+  const chosen = estimates[axis];
+  const angle = Math.round(chosen.angle * 1000) / 1000;
+  const confidence = chosen.confidence;
+  if (confidence < opts.minConfidence) {
+    const why = `skew estimate not reliable enough (confidence ${confidence} < ${opts.minConfidence})`;
+    return { ...unchanged, angle, orientation: 0, confidence, applied: false, reason: why };
+  }
+
+  // sharp rotates clockwise; content tilted counter-clockwise by `angle` comes straight after a
+  // clockwise turn by the same amount. Lines running down the page need a quarter turn more (90
+  // now; 270 if the classifier then finds them upside down). One resampling for both.
   const skewApplied = Math.abs(angle) >= opts.minAngle;
-  if (!skewApplied && orientation === 0) {
+  const base: Orientation = axis === 'v' ? 90 : 0;
+  const turn = base + (skewApplied ? angle : 0);
+  let out = turn === 0 ? unchanged : await rotatePage(png, turn, raw.channels);
+  let orientation: Orientation = base;
+
+  if (opts.detectOrientation && regions.length > 0) {
+    // Pieces are cut in the turned page, where lines run left to right and boxes start top-left.
+    const turnedRegions = regions.map((r) => ({
+      ...r,
+      box: rotateQuad(r.box, turn, raw.width, raw.height, out.width, out.height),
+    }));
+    const pieces = classifierPieces(turnedRegions, ORIENTATION_LINES, 3);
+    // One call: classifyLines decodes the page once for all crops.
+    const both = await classifyLines(
+      out.png,
+      [...pieces, ...pieces.map(turnQuad)].map((box) => ({ box, score: 1 })),
+      depsFor(deps),
+    );
+    const asIs = both.slice(0, pieces.length);
+    const turned = both.slice(pieces.length);
+    const vote = voteUpsideDown(asIs, turned);
+    log.debug({ pieces: pieces.length, ...vote }, 'orientation vote');
+    if (vote.upsideDown) {
+      out = await rotatePage(out.png, 180, raw.channels);
+      orientation = base === 0 ? 180 : 270;
+    }
+  }
+
+  if (out === unchanged) {
     return {
       ...unchanged,
       angle,
       orientation,
-      confidence: analysis.confidence,
+      confidence,
       applied: false,
       reason: `skew below ${opts.minAngle} degrees`,
     };
   }
-  // sharp rotates clockwise; content tilted counter-clockwise by `angle` comes straight after a
-  // clockwise turn by the same amount. One resampling for both turns.
-  const clockwise = orientation + (skewApplied ? angle : 0);
-  const rotated = await rotatePage(png, clockwise, raw.channels);
-  log.debug(
-    { angle, orientation, confidence: analysis.confidence, ms: Math.round(performance.now() - started) },
-    'deskewed',
-  );
-  return { ...rotated, angle, orientation, confidence: analysis.confidence, applied: true };
+  log.debug({ angle, orientation, confidence, ms: Math.round(performance.now() - started) }, 'deskewed');
+  return { ...out, angle, orientation, confidence, applied: true };
 }
 
-/**
- * Chooses the clockwise quarter turn that makes the text upright. Text lines running down the page
- * need 90 or 270.
- */
-async function findOrientation(
-  _png: Buffer,
-  analysis: SkewAnalysis,
-  _deps: DeskewDeps,
-): Promise<Orientation> {
-  return analysis.axis === 'v' ? 90 : 0;
+function depsFor(deps: DeskewDeps): { models?: ModelStore } {
+  return deps.models === undefined ? {} : { models: deps.models };
 }
 
 async function rotatePage(

@@ -27,20 +27,6 @@ export interface InkPoints {
 /** 'h': text lines run across (orientation 0 or 180); 'v': they run down (90 or 270). */
 export type LineAxis = 'h' | 'v';
 
-export interface SkewEstimate {
-  /** Counter-clockwise skew of the text lines in degrees, y axis down. */
-  angle: number;
-  axis: LineAxis;
-  /** 0..1 from the sharpness of the profile peak and the amount of ink. */
-  confidence: number;
-  /** Peak profile sharpness over the median over all coarse angles (1 = flat). */
-  peakRatio: number;
-  /** How much sharper the chosen axis is than the other one at its best angle. */
-  axisRatio: number;
-  /** Ink pixels over all pixels of the analysed image. */
-  inkFraction: number;
-}
-
 /**
  * Collects ink pixels (value <= threshold) into blocks of `block` x `block` pixels. Blocks keep
  * their ink count as a weight so a coarse level still sees line density.
@@ -189,10 +175,80 @@ export interface EstimateOptions {
 }
 
 /**
- * Estimates the skew of `gray` (already reduced to about 1000-2000 px on the long side). Returns
- * undefined when there is no ink at all.
+ * Paints solid dark areas white: the scanner bed around a receipt, black borders, photos, colour
+ * bars. Their long straight edges would otherwise outvote the text lines (and often run at right
+ * angles to them). A cell of about 2.5 x-heights is solid when most of it is ink, which text,
+ * even bold, never is; the neighbouring cells go too, since a solid area's edge cells are partial.
  */
-export function estimateSkew(gray: Gray, options: EstimateOptions): SkewEstimate | undefined {
+export function maskSolid(gray: Gray, threshold: number): { gray: Gray; solidFraction: number } {
+  const { data, width, height } = gray;
+  const cell = Math.max(4, Math.round(Math.max(width, height) / 200));
+  const cols = Math.ceil(width / cell);
+  const rows = Math.ceil(height / cell);
+  const counts = new Uint32Array(cols * rows);
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const crow = ((y / cell) | 0) * cols;
+    for (let x = 0; x < width; x++) if (data[row + x]! <= threshold) counts[crow + ((x / cell) | 0)]!++;
+  }
+  const limit = 0.6 * cell * cell;
+  const solid = new Uint8Array(cols * rows);
+  let any = 0;
+  for (let cy = 0; cy < rows; cy++) {
+    for (let cx = 0; cx < cols; cx++) {
+      if (counts[cy * cols + cx]! <= limit) continue;
+      any++;
+      for (let dy = -1; dy <= 1; dy++) {
+        for (let dx = -1; dx <= 1; dx++) {
+          const yy = cy + dy;
+          const xx = cx + dx;
+          if (yy >= 0 && yy < rows && xx >= 0 && xx < cols) solid[yy * cols + xx] = 1;
+        }
+      }
+    }
+  }
+  if (any === 0) return { gray, solidFraction: 0 };
+  const out = data.slice();
+  let masked = 0;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const crow = ((y / cell) | 0) * cols;
+    for (let cx = 0; cx < cols; cx++) {
+      if (solid[crow + cx] === 0) continue;
+      const x1 = Math.min(width, (cx + 1) * cell);
+      out.fill(255, row + cx * cell, row + x1);
+      masked += x1 - cx * cell;
+    }
+  }
+  return { gray: { data: out, width, height }, solidFraction: masked / (width * height) };
+}
+
+/** The best skew along one line direction. */
+export interface AxisEstimate {
+  axis: LineAxis;
+  /** Counter-clockwise skew of the lines in degrees, y axis down. */
+  angle: number;
+  /** Coarse-level profile sharpness at the best angle (comparable between the two axes). */
+  score: number;
+  /** Best coarse score over the median over all coarse angles (1 = flat profile). */
+  peakRatio: number;
+  /** 0..1 from the peak ratio and the amount of ink. */
+  confidence: number;
+}
+
+export interface SkewEstimates {
+  h: AxisEstimate;
+  v: AxisEstimate;
+  /** Ink pixels (outside solid areas) over all pixels of the analysed image. */
+  inkFraction: number;
+}
+
+/**
+ * Estimates the skew of `page` (already reduced to about 1000-2000 px on the long side) along both
+ * line directions. Returns undefined when there is no ink at all.
+ */
+export function estimateSkew(page: Gray, options: EstimateOptions): SkewEstimates | undefined {
+  const { gray } = maskSolid(page, options.threshold);
   const longSide = Math.max(gray.width, gray.height);
   // Level sizes chosen so a 300 DPI line (x-height ~25 px at full size) still spans a few bins.
   const coarseBlock = Math.max(1, Math.round(longSide / 300));
@@ -202,51 +258,42 @@ export function estimateSkew(gray: Gray, options: EstimateOptions): SkewEstimate
   const coarse = coarseBlock === 1 ? fine : inkPoints(gray, options.threshold, coarseBlock);
   const mid = midBlock === 1 ? fine : inkPoints(gray, options.threshold, midBlock);
   const inkFraction = fine.ink / (gray.width * gray.height);
-
   const max = options.maxAngle;
   const coarseStep = 0.5;
-  const scans = (['h', 'v'] as const).map((axis) =>
-    scan(coarse, axis, -max, max, coarseStep, coarseBlock, max),
-  );
-  const bestPer = scans.map((s) => peaks(s, 1)[0]!);
-  const axisIndex = bestPer[0]!.score >= bestPer[1]!.score ? 0 : 1;
-  const axisRatio = bestPer[axisIndex]!.score / Math.max(1e-9, bestPer[1 - axisIndex]!.score);
-  const chosen = scans[axisIndex]!;
-  const axis: LineAxis = axisIndex === 0 ? 'h' : 'v';
-  const peakRatio = peaks(chosen, 1)[0]!.score / Math.max(1e-9, median(chosen.map((c) => c.score)));
 
-  // Mid level: refine the best few coarse peaks, so a strong but wrong coarse peak (a table rule,
-  // a photo edge) cannot hide the true one.
-  let best: Candidate | undefined;
-  for (const p of peaks(chosen, 3)) {
-    const refined = peaks(
-      scan(mid, axis, p.angle - 2 * coarseStep, p.angle + 2 * coarseStep, 0.1, midBlock, max),
-      1,
-    )[0]!;
-    if (best === undefined || refined.score > best.score) best = refined;
-  }
-  const midBest = best!;
-
-  // Fine level: dense scan at full analysis resolution around the mid peak, then a parabola
-  // through the top sample and its neighbours.
-  const fineScan = scan(fine, axis, midBest.angle - 0.14, midBest.angle + 0.14, 0.02, 1, max);
-  let top = 0;
-  for (let i = 1; i < fineScan.length; i++) if (fineScan[i]!.score > fineScan[top]!.score) top = i;
-  let angle = fineScan[top]!.angle;
-  const fineStep = fineScan.length > 1 ? fineScan[1]!.angle - fineScan[0]!.angle : 0;
-  if (top > 0 && top < fineScan.length - 1) {
-    angle +=
-      fineStep * parabolicOffset(fineScan[top - 1]!.score, fineScan[top]!.score, fineScan[top + 1]!.score);
-  }
-
-  const confidence = confidenceFrom(peakRatio, axisRatio, inkFraction);
-  return { angle, axis, confidence, peakRatio, axisRatio, inkFraction };
+  const refine = (axis: LineAxis): AxisEstimate => {
+    const coarseScan = scan(coarse, axis, -max, max, coarseStep, coarseBlock, max);
+    const top = peaks(coarseScan, 3);
+    const score = top[0]!.score;
+    const peakRatio = score / Math.max(1e-9, median(coarseScan.map((c) => c.score)));
+    // Mid level: refine the best few coarse peaks, so a strong but wrong coarse peak (a table
+    // rule, a photo edge) cannot hide the true one.
+    let best: Candidate | undefined;
+    for (const p of top) {
+      const refined = peaks(
+        scan(mid, axis, p.angle - 2 * coarseStep, p.angle + 2 * coarseStep, 0.1, midBlock, max),
+        1,
+      )[0]!;
+      if (best === undefined || refined.score > best.score) best = refined;
+    }
+    // Fine level: dense scan at full analysis resolution around the mid peak, then a parabola
+    // through the top sample and its neighbours.
+    const fineScan = scan(fine, axis, best!.angle - 0.14, best!.angle + 0.14, 0.02, 1, max);
+    let t = 0;
+    for (let i = 1; i < fineScan.length; i++) if (fineScan[i]!.score > fineScan[t]!.score) t = i;
+    let angle = fineScan[t]!.angle;
+    const fineStep = fineScan.length > 1 ? fineScan[1]!.angle - fineScan[0]!.angle : 0;
+    if (t > 0 && t < fineScan.length - 1) {
+      angle += fineStep * parabolicOffset(fineScan[t - 1]!.score, fineScan[t]!.score, fineScan[t + 1]!.score);
+    }
+    return { axis, angle, score, peakRatio, confidence: confidenceFrom(peakRatio, inkFraction) };
+  };
+  return { h: refine('h'), v: refine('v'), inkFraction };
 }
 
-function confidenceFrom(peakRatio: number, axisRatio: number, inkFraction: number): number {
+function confidenceFrom(peakRatio: number, inkFraction: number): number {
   // A clear text page has a peak several times the typical score; 1.0 means a flat profile.
   const sharp = Math.min(1, Math.max(0, (peakRatio - 1.1) / 1.5));
-  const axisSure = Math.min(1, Math.max(0, (axisRatio - 1) / 0.5));
   const enoughInk = Math.min(1, inkFraction / 0.002);
-  return Math.round(sharp * (0.5 + 0.5 * axisSure) * enoughInk * 1000) / 1000;
+  return Math.round(sharp * enoughInk * 1000) / 1000;
 }

@@ -29,7 +29,7 @@ const d = existsSync(root) ? describe : describe.skip;
 
 d('deskewPage on real scans with known skew', () => {
   it.each(cases())(
-    '%s: angle within the file tolerance (exact angles: 0.1 degree)',
+    '%s: angle within the file tolerance (exact angles: 0.1 degree), orientation exact',
     async (_name, path, truth) => {
       // Prepare
       const png = readFileSync(path);

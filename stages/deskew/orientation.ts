@@ -1,0 +1,124 @@
+/**
+ * Orientation helpers: which way the text lines run (from detected boxes), where boxes land after
+ * the page is turned, and the 0/180 vote of the line classifier. Pure geometry, no I/O.
+ */
+import { orderQuad, subQuad } from '../shared/geometry.ts';
+import type { Point, Quad, TextRegion } from '../shared/types.ts';
+import type { LineAxis } from './skew.ts';
+
+export interface AxisVote {
+  /** Undefined when too few elongated boxes to tell. */
+  axis: LineAxis | undefined;
+  /** Summed long-side length of boxes whose long side runs across (h) or down (v) the page. */
+  h: number;
+  v: number;
+}
+
+/**
+ * Text-line boxes are long in the reading direction: a page whose boxes are mostly tall reads top
+ * to bottom, i.e. it lies on its side. Near-square boxes (single characters, logos) do not vote.
+ */
+export function lineAxisFromRegions(regions: readonly TextRegion[], minBoxes = 3): AxisVote {
+  let h = 0;
+  let v = 0;
+  let voters = 0;
+  for (const { box } of regions) {
+    const [p0, p1, , p3] = box;
+    const a: Point = [p1[0] - p0[0], p1[1] - p0[1]];
+    const b: Point = [p3[0] - p0[0], p3[1] - p0[1]];
+    const la = Math.hypot(a[0], a[1]);
+    const lb = Math.hypot(b[0], b[1]);
+    const [long, side] = la >= lb ? [la, a] : [lb, b];
+    if (long < 2 * Math.min(la, lb)) continue;
+    voters++;
+    if (Math.abs(side[0]) >= Math.abs(side[1])) h += long;
+    else v += long;
+  }
+  if (voters < minBoxes) return { axis: undefined, h, v };
+  return { axis: v > 1.5 * h ? 'v' : 'h', h, v };
+}
+
+/**
+ * Maps a quad into the page sharp produces by turning a `width` x `height` image clockwise by
+ * `clockwiseDeg` about its centre onto an expanded `outWidth` x `outHeight` canvas.
+ */
+export function rotateQuad(
+  quad: Quad,
+  clockwiseDeg: number,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+): Quad {
+  const r = (clockwiseDeg * Math.PI) / 180;
+  const c = Math.cos(r);
+  const s = Math.sin(r);
+  const cx = width / 2;
+  const cy = height / 2;
+  const ox = outWidth / 2;
+  const oy = outHeight / 2;
+  // Clockwise on screen with y down: (1, 0) turns towards (0, 1).
+  const points = quad.map(
+    ([x, y]) => [ox + (x - cx) * c - (y - cy) * s, oy + (x - cx) * s + (y - cy) * c] as Point,
+  );
+  return orderQuad(points);
+}
+
+export interface UpsideDownVote {
+  upsideDown: boolean;
+  /** Mean of P(upside down | piece) - P(upside down | piece turned): -1..1, sign = verdict. */
+  margin: number;
+}
+
+/**
+ * Confidence-weighted vote of the 0/180 classifier, each piece seen as it is and turned by 180
+ * degrees. A line that is upright must read as upright one way and as upside down the other, so
+ * the difference cancels any bias the classifier has for a font or a crop size.
+ */
+export function voteUpsideDown(
+  asIs: ReadonlyArray<{ angle: 0 | 180; confidence: number }>,
+  turned: ReadonlyArray<{ angle: 0 | 180; confidence: number }>,
+): UpsideDownVote {
+  const p = (r: { angle: 0 | 180; confidence: number }) =>
+    r.angle === 180 ? r.confidence : 1 - r.confidence;
+  let sum = 0;
+  const n = Math.min(asIs.length, turned.length);
+  for (let i = 0; i < n; i++) sum += p(asIs[i]!) - p(turned[i]!);
+  const margin = n === 0 ? 0 : sum / n;
+  return { upsideDown: margin > 0, margin };
+}
+
+/** The same quad read from the other end: the crop comes out turned by 180 degrees. */
+export function turnQuad(q: Quad): Quad {
+  return [q[2], q[3], q[0], q[1]];
+}
+
+/**
+ * Pieces of the longest lines about as long as the classifier's 48 x 192 input: a whole long line
+ * squeezed or cut into that window is read as noise (it voted 180 on most upright lines).
+ */
+export function classifierPieces(regions: readonly TextRegion[], lines: number, perLine: number): Quad[] {
+  const pieces: Quad[] = [];
+  for (const { box } of longestRegions(regions, lines)) {
+    const length = Math.hypot(box[1][0] - box[0][0], box[1][1] - box[0][1]);
+    const height = Math.hypot(box[3][0] - box[0][0], box[3][1] - box[0][1]);
+    if (length === 0 || height === 0) continue;
+    const span = Math.min(1, (4 * height) / length);
+    const n = Math.max(1, Math.min(perLine, Math.floor(1 / span)));
+    for (let k = 0; k < n; k++) {
+      const s0 = n === 1 ? 0 : (k * (1 - span)) / (n - 1);
+      pieces.push(subQuad(box, s0, s0 + span));
+    }
+  }
+  return pieces;
+}
+
+/** The `count` longest regions: long lines carry the most evidence for the classifier. */
+export function longestRegions(regions: readonly TextRegion[], count: number): TextRegion[] {
+  const length = (q: Quad) =>
+    Math.max(
+      Math.hypot(q[1][0] - q[0][0], q[1][1] - q[0][1]),
+      Math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]),
+    );
+  return [...regions].sort((a, b) => length(b.box) - length(a.box)).slice(0, count);
+}
