@@ -160,11 +160,11 @@ export function registerOps(program: Command): void {
       duration,
     )
     .option('--no-wait', 'return once the replays started instead of waiting for their outcome')
-    .option('--timeout <duration>', 'how long to wait for the replays', duration, 3_600_000)
+    .option('--timeout <duration>', 'how long to wait for the replays (default 1h)', duration)
     .action(
       async (
         names: string[],
-        flags: TargetFlags & { failed: boolean; since?: number; wait: boolean; timeout: number },
+        flags: TargetFlags & { failed: boolean; since?: number; wait: boolean; timeout?: number },
         command: Command,
       ) => {
         if (names.length === 0 && !flags.failed)
@@ -195,7 +195,7 @@ export function registerOps(program: Command): void {
           }
           const progress = progressWriter(true);
           const finished = await waitForExecutions(ctx, started, {
-            timeoutMs: flags.timeout,
+            timeoutMs: flags.timeout ?? 3_600_000,
             onProgress: (p) =>
               progress(
                 `replaying ${p.total}: ${p.succeeded} succeeded, ${p.failed} failed, ${p.running} running`,
