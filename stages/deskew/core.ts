@@ -49,8 +49,16 @@ const ANALYSIS_SIDE = 1600;
 const MIN_INK_FRACTION = 0.0005;
 /** Ink must be at least this many gray levels darker than paper to count as text. */
 const MIN_CONTRAST = 40;
-/** Long side the detector sees when it only has to tell which way lines run. */
-const ORIENTATION_DETECT_SIDE = 736;
+/**
+ * Long side the detector sees for orientation: 10 pt type on A4 keeps an x-height of ~7 px, about
+ * the least DB separates into lines (at 736 small type merged into boxes two lines tall).
+ */
+const ORIENTATION_DETECT_SIDE = 960;
+/**
+ * The classifier must be this sure (mean P(180) as read minus P(180) turned) before a page is
+ * flipped: upside-down pages score 0.5-0.9, and most pages are upright, so weak votes keep them.
+ */
+const MIN_FLIP_MARGIN = 0.25;
 /** How many of the longest lines the 0/180 classifier votes on. */
 const ORIENTATION_LINES = 8;
 
@@ -170,10 +178,15 @@ export async function deskewPage(
 
   if (opts.detectOrientation && regions.length > 0) {
     // Pieces are cut in the turned page, where lines run left to right and boxes start top-left.
-    const turnedRegions = regions.map((r) => ({
-      ...r,
-      box: rotateQuad(r.box, turn, raw.width, raw.height, out.width, out.height),
-    }));
+    // The detector finds Latin lines running down a page poorly (boxes merge across lines), so a
+    // sideways page is detected again once turned; otherwise the boxes are just carried along.
+    const turnedRegions =
+      base === 90
+        ? (await detectText(out.png, { maxSide: ORIENTATION_DETECT_SIDE }, depsFor(deps))).regions
+        : regions.map((r) => ({
+            ...r,
+            box: rotateQuad(r.box, turn, raw.width, raw.height, out.width, out.height),
+          }));
     const pieces = classifierPieces(turnedRegions, ORIENTATION_LINES, 3);
     // One call: classifyLines decodes the page once for all crops.
     const both = await classifyLines(
@@ -185,7 +198,7 @@ export async function deskewPage(
     const turned = both.slice(pieces.length);
     const vote = voteUpsideDown(asIs, turned);
     log.debug({ pieces: pieces.length, ...vote }, 'orientation vote');
-    if (vote.upsideDown) {
+    if (vote.upsideDown && vote.margin >= MIN_FLIP_MARGIN) {
       out = await rotatePage(out.png, 180, raw.channels);
       orientation = base === 0 ? 180 : 270;
     }

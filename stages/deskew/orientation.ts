@@ -113,12 +113,37 @@ export function classifierPieces(regions: readonly TextRegion[], lines: number, 
   return pieces;
 }
 
-/** The `count` longest regions: long lines carry the most evidence for the classifier. */
+/**
+ * The `count` longest line boxes (long lines carry the most evidence for the classifier), skipping
+ * boxes that overlap one already taken: where the detector ran too coarse for the type, boxes
+ * straddle two lines, and such crops read as noise.
+ */
 export function longestRegions(regions: readonly TextRegion[], count: number): TextRegion[] {
-  const length = (q: Quad) =>
+  const size = (q: Quad) =>
     Math.max(
       Math.hypot(q[1][0] - q[0][0], q[1][1] - q[0][1]),
       Math.hypot(q[3][0] - q[0][0], q[3][1] - q[0][1]),
     );
-  return [...regions].sort((a, b) => length(b.box) - length(a.box)).slice(0, count);
+  const bounds = (q: Quad) => {
+    const xs = q.map((p) => p[0]);
+    const ys = q.map((p) => p[1]);
+    return { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) };
+  };
+  const taken: Array<ReturnType<typeof bounds>> = [];
+  const out: TextRegion[] = [];
+  for (const region of [...regions].sort((a, b) => size(b.box) - size(a.box))) {
+    if (out.length === count) break;
+    const b = bounds(region.box);
+    const overlaps = taken.some((t) => {
+      const w = Math.min(b.x1, t.x1) - Math.max(b.x0, t.x0);
+      const h = Math.min(b.y1, t.y1) - Math.max(b.y0, t.y0);
+      return (
+        w > 0 && h > 0 && w * h > 0.1 * Math.min((b.x1 - b.x0) * (b.y1 - b.y0), (t.x1 - t.x0) * (t.y1 - t.y0))
+      );
+    });
+    if (overlaps) continue;
+    taken.push(b);
+    out.push(region);
+  }
+  return out;
 }

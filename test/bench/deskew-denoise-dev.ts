@@ -12,6 +12,8 @@ import { denoisePage } from '../../stages/denoise/core.ts';
 import { rmse } from '../../stages/denoise/metrics.ts';
 import { deskewPage } from '../../stages/deskew/core.ts';
 import { histogram, otsuThreshold } from '../../stages/deskew/raster.ts';
+import { detectText } from '../../stages/detect/core.ts';
+import { recognizeText } from '../../stages/recognize/core.ts';
 import { renderTextPage, rotateCcw } from '../deskew/pages.ts';
 
 const root = join(import.meta.dirname, '../../../shared/datasets');
@@ -157,7 +159,59 @@ async function dibco(): Promise<void> {
   }
 }
 
+async function read(png: Buffer): Promise<string> {
+  const detection = await detectText(png);
+  return (await recognizeText(png, detection)).lines.map((l) => l.text).join('\n');
+}
+
+/** Levenshtein distance over the first string's length. */
+function cer(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]! / Math.max(1, a.length);
+}
+
+async function ocrCheck(): Promise<void> {
+  out(
+    '== denoise and OCR: text read before vs after denoise (no ground truth: identical is the goal on clean pages)',
+  );
+  const pages: Array<[string, Buffer]> = [];
+  for (const [font, dpi] of [
+    ['DejaVu Sans 10', 300],
+    ['DejaVu Serif 9', 300],
+    ['DejaVu Sans Mono 8', 200],
+  ] as const) {
+    const page = await renderTextPage({
+      width: Math.round(8.27 * dpi),
+      height: Math.round(4 * dpi),
+      dpi,
+      font,
+      words: 120,
+    });
+    pages.push([`clean ${font} @${dpi}`, page]);
+  }
+  const dir = join(root, 'dibco11_printed/dev');
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.png')))
+      pages.push([`dibco ${name}`, readFileSync(join(dir, name))]);
+  }
+  for (const [name, png] of pages) {
+    const before = await read(png);
+    const after = await read((await denoisePage(png)).png);
+    out(
+      `${name}\tidentical ${before === after}\tedit distance / length ${f3(cer(before, after))}\t(${before.length} chars)`,
+    );
+  }
+}
+
 await skew();
 await synthetic();
 await ddd();
 await dibco();
+await ocrCheck();
