@@ -210,8 +210,8 @@ export function cropQuad(image: RawImage, quad: Quad, outWidth: number, outHeigh
         for (let c = 0; c < channels; c++) out[o++] = 255;
         continue;
       }
-      const xc = x < 0 ? 0 : x > maxX ? maxX : x;
-      const yc = y < 0 ? 0 : y > maxY ? maxY : y;
+      const xc = Math.min(Math.max(x, 0), maxX);
+      const yc = Math.min(Math.max(y, 0), maxY);
       const x0 = Math.floor(xc);
       const y0 = Math.floor(yc);
       const x1 = x0 < maxX ? x0 + 1 : x0;

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { clientConfig, readHandlerEnv } from './aws.ts';
 import * as ort from 'onnxruntime-node';
+import { clientConfig, readHandlerEnv } from './aws.ts';
 import { InvalidOptionError, ModelUnavailableError } from './errors.ts';
 import { logger } from './logger.ts';
 import type { ModelRef } from './types.ts';
@@ -220,6 +220,9 @@ export class ModelStore {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        // Idle pool threads sleep instead of spinning: spinning doubled the CPU time per page here
+        // and starves the other worker on a 2-core machine or a Lambda with a fractional vCPU.
+        extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
     } catch (error) {
       throw new ModelUnavailableError(`Model '${name}' could not be loaded by onnxruntime`, {

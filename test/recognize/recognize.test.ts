@@ -179,6 +179,7 @@ describe('restoreSpaces', () => {
       letterFactor: 2.5,
       centreFactor: 0,
       punctuationFactor: 2,
+      strongFactor: 1.5,
     });
 
     // Assess
