@@ -106,10 +106,11 @@ export async function cleanGray(
   const image = { data: out, width, height };
   let specksRemoved = 0;
   if (opts.removeSpecks && opts.strength > 0) {
-    // A speck is at most a stroke's square and stands apart from any text: dots on i and full
-    // stops are as small but sit within about a stroke of their letters.
-    const maxArea = Math.max(1, stroke * stroke);
-    specksRemoved = removeSmallComponents(image, 128, maxArea, 2 * stroke + 1);
+    // A speck is well under a stroke's square (full stops, colons and i-dots are about one) and
+    // stands three strokes clear of anything visible. On receipts, removing stroke-sized dots took
+    // colons and broken thermal-print stems with them.
+    const maxArea = Math.max(1, Math.floor((stroke * stroke) / 3));
+    specksRemoved = removeSmallComponents(image, 128, maxArea, 3 * stroke);
   }
   if (opts.binarize) {
     const t = otsuThreshold(histogram(out));

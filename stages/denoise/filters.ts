@@ -169,8 +169,8 @@ export function strokeWidth(img: Gray, threshold: number): number {
 
 /**
  * Whitens isolated specks: 8-connected components of pixels darker than `threshold` with an area of
- * at most `maxArea` and no other dark pixel within `gap` pixels of their bounding box (so the dot of
- * an i or a full stop next to its word stays). Their anti-aliased rim (4-neighbours) goes too.
+ * at most `maxArea` and nothing visible within `gap` pixels of their bounding box (so the dot of an
+ * i or a full stop next to its word stays). Their anti-aliased rim (4-neighbours) goes too.
  * Returns how many components were removed.
  */
 export function removeSmallComponents(img: Gray, threshold: number, maxArea: number, gap: number): number {
@@ -206,7 +206,7 @@ export function removeSmallComponents(img: Gray, threshold: number, maxArea: num
       }
     }
     if (overflow || members.length > maxArea) continue;
-    if (!isolated(data, width, height, members, threshold, gap)) continue;
+    if (!isolated(data, width, height, members, gap)) continue;
     for (const p of members) {
       const x = p % width;
       data[p] = 255;
@@ -220,13 +220,16 @@ export function removeSmallComponents(img: Gray, threshold: number, maxArea: num
   return removed;
 }
 
-/** True when no dark pixel outside `members` lies within `gap` of the members' bounding box. */
+/**
+ * True when nothing visibly darker than paper (below VISIBLE) lies in the ring between 2 and `gap`
+ * pixels around the members' bounding box. Faint neighbours count: a thermal-print stem or the
+ * dot of a colon next to pale letters is not a speck.
+ */
 function isolated(
   data: Uint8Array,
   width: number,
   height: number,
   members: readonly number[],
-  threshold: number,
   gap: number,
 ): boolean {
   let x0 = width;
@@ -241,12 +244,16 @@ function isolated(
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
-  const own = new Set(members);
   for (let y = Math.max(0, y0 - gap); y <= Math.min(height - 1, y1 + gap); y++) {
+    const nearRow = y >= y0 - 1 && y <= y1 + 1;
     for (let x = Math.max(0, x0 - gap); x <= Math.min(width - 1, x1 + gap); x++) {
-      const q = y * width + x;
-      if (data[q]! < threshold && !own.has(q)) return false;
+      // The speck itself and its anti-aliased rim are inside the inner box.
+      if (nearRow && x >= x0 - 1 && x <= x1 + 1) continue;
+      if (data[y * width + x]! < VISIBLE) return false;
     }
   }
   return true;
 }
+
+/** Gray level below which a pixel is visibly not paper. */
+const VISIBLE = 224;

@@ -30,7 +30,7 @@ d('denoisePage on Denoising Dirty Documents (dev half)', () => {
       });
     }
 
-    // Assess: measured 0.031 on this half; the margin leaves room for the held-back half.
+    // Assess: measured 0.030 on this half; the margin leaves room for the held-back half.
     const mean = scores.reduce((s, x) => s + x.ours, 0) / scores.length;
     expect(scores.length).toBeGreaterThan(0);
     expect(mean).toBeLessThan(0.045);
