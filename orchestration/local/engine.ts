@@ -2,7 +2,14 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { logger } from '../../stages/shared/logger.ts';
-import { type AslDefinition, type FunctionName, loadPipelineDefinition, TASK_FUNCTIONS } from '../pipeline.ts';
+import {
+  type AslDefinition,
+  FUNCTION_PLACEHOLDERS,
+  type FunctionName,
+  loadPipelineDefinition,
+  substitute,
+  TASK_FUNCTIONS,
+} from '../pipeline.ts';
 import type { ExecutionStarter, PipelineInput, StartResult } from '../trigger.ts';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -58,18 +65,27 @@ export class LocalEngine implements ExecutionStarter {
     this.options = options;
     this.dir = join(options.dataDir, 'executions');
     mkdirSync(this.dir, { recursive: true });
-    this.definition = loadPipelineDefinition(
+    const region = options.region ?? 'us-east-1';
+    // The same substitution CDK applies at deploy time; locally the ARNs only name the functions,
+    // the Task states are bound to the handlers by state name.
+    const substitutions = Object.fromEntries(
+      Object.entries(FUNCTION_PLACEHOLDERS).map(([fn, placeholder]) => [
+        placeholder,
+        `arn:aws:lambda:${region}:${ACCOUNT}:function:docpipe-${fn}`,
+      ]),
+    );
+    const raw = loadPipelineDefinition(
       options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency },
     );
-    this.machine = new StateMachine(this.definition as ConstructorParameters<typeof StateMachine>[0], {
-      validationOptions: { checkArn: false },
-    });
-    this.stateMachineArn = `arn:aws:states:${options.region ?? 'us-east-1'}:${ACCOUNT}:stateMachine:docpipe`;
+    this.definition = JSON.parse(substitute(JSON.stringify(raw), substitutions)) as AslDefinition;
+    this.machine = new StateMachine(this.definition as ConstructorParameters<typeof StateMachine>[0]);
+    this.stateMachineArn = `arn:aws:states:${region}:${ACCOUNT}:stateMachine:docpipe`;
   }
 
   async start(name: string, input: PipelineInput): Promise<StartResult> {
     if (this.stopping) throw new Error('the engine is stopping');
-    if (this.running.has(name) || this.read(name) !== undefined) return { executionName: name, started: false };
+    if (this.running.has(name) || this.read(name) !== undefined)
+      return { executionName: name, started: false };
     const record: ExecutionRecord = {
       name,
       arn: `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
@@ -171,10 +187,19 @@ export class LocalEngine implements ExecutionStarter {
     const retryIntervalOverrides =
       this.options.retryIntervalMs === undefined
         ? undefined
-        : Object.fromEntries(Object.keys(TASK_FUNCTIONS).map((state) => [state, this.options.retryIntervalMs!]));
+        : Object.fromEntries(
+            Object.keys(TASK_FUNCTIONS).map((state) => [state, this.options.retryIntervalMs!]),
+          );
     const execution = this.machine.run(record.input as never, {
       overrides: { taskResourceLocalHandlers, ...(retryIntervalOverrides ? { retryIntervalOverrides } : {}) },
-      context: { Execution: { Id: record.arn, Name: record.name, Input: record.input as never, StartTime: record.startDate } },
+      context: {
+        Execution: {
+          Id: record.arn,
+          Name: record.name,
+          Input: record.input as never,
+          StartTime: record.startDate,
+        },
+      },
     });
     this.aborts.set(record.name, execution.abort);
     const progress = this.track(execution.eventLogs);
@@ -198,7 +223,10 @@ export class LocalEngine implements ExecutionStarter {
     const { pages, failedState } = await progress;
     finished = { ...finished, pages, ...(failedState === undefined ? {} : { failedState }) };
     this.write(finished);
-    this.log.info({ execution: record.name, status: finished.status, error: finished.error }, 'execution finished');
+    this.log.info(
+      { execution: record.name, status: finished.status, error: finished.error },
+      'execution finished',
+    );
     return finished;
   }
 
@@ -209,9 +237,15 @@ export class LocalEngine implements ExecutionStarter {
     const pages: Record<string, string> = {};
     let failedState: string | undefined;
     for await (const event of events) {
-      const e = event as { type: string; index?: number; state?: { name: string; input?: { page?: number } } };
-      if (e.type === 'StateExited' && e.state?.input?.page !== undefined) pages[String(e.state.input.page)] = e.state.name;
-      if (e.type === 'StateFailed' && e.state !== undefined && !e.state.name.startsWith('Publish')) failedState ??= e.state.name;
+      const e = event as {
+        type: string;
+        index?: number;
+        state?: { name: string; input?: { page?: number } };
+      };
+      if (e.type === 'StateExited' && e.state?.input?.page !== undefined)
+        pages[String(e.state.input.page)] = e.state.name;
+      if (e.type === 'StateFailed' && e.state !== undefined && !e.state.name.startsWith('Publish'))
+        failedState ??= e.state.name;
     }
     return { pages, failedState };
   }

@@ -77,111 +77,123 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     s3StorageDir: join(dataDir, 's3'),
     messageSpies: { bufferSize: 1000 },
   });
-  const endpoint = `http://127.0.0.1:${server.port}`;
-  const config: PipelineConfig = { region, endpoint, ...DEFAULT_NAMES, stateMachineArn: undefined };
+  try {
+    const endpoint = `http://127.0.0.1:${server.port}`;
+    const config: PipelineConfig = { region, endpoint, ...DEFAULT_NAMES, stateMachineArn: undefined };
 
-  const dlq = server.createQueue(config.ingestDlq);
-  server.setup({
-    queues: [
-      {
-        name: config.ingestQueue,
-        attributes: {
-          VisibilityTimeout: '60',
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlq.queueArn, maxReceiveCount: String(INGEST_MAX_RECEIVE_COUNT) }),
+    const dlq = server.createQueue(config.ingestDlq);
+    server.setup({
+      queues: [
+        {
+          name: config.ingestQueue,
+          attributes: {
+            VisibilityTimeout: '60',
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlq.queueArn,
+              maxReceiveCount: String(INGEST_MAX_RECEIVE_COUNT),
+            }),
+          },
         },
+        { name: config.resultsQueue },
+      ],
+      buckets: [config.inputBucket, config.artifactsBucket, config.resultsBucket, config.modelsBucket],
+    });
+
+    const s3 = new S3Client(clientConfig(config));
+    const sqs = new SQSClient(clientConfig(config));
+    if (options.seedModels ?? true) await seedModels(s3, config.modelsBucket);
+
+    const pool = new WorkerPool({
+      ...(options.workers === undefined ? {} : { size: options.workers }),
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      env: {
+        DOCPIPE_ENDPOINT: endpoint,
+        DOCPIPE_REGION: region,
+        DOCPIPE_ARTIFACTS_BUCKET: config.artifactsBucket,
+        DOCPIPE_RESULTS_BUCKET: config.resultsBucket,
+        DOCPIPE_RESULTS_QUEUE: config.resultsQueue,
+        DOCPIPE_MODEL_STORE: `s3://${config.modelsBucket}/models`,
+        DOCPIPE_MODEL_CACHE: join(dataDir, 'model-cache'),
       },
-      { name: config.resultsQueue },
-    ],
-    buckets: [config.inputBucket, config.artifactsBucket, config.resultsBucket, config.modelsBucket],
-  });
+    });
+    const engine = new LocalEngine({
+      dataDir,
+      region,
+      invoke: (fn, event) => pool.invoke(fn, event),
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+      ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+    });
+    const bridge = new NotificationBridge({
+      server,
+      s3,
+      sqs,
+      bucket: config.inputBucket,
+      queue: config.ingestQueue,
+      region,
+      ledgerFile: join(dataDir, 'notifications.jsonl'),
+    });
+    bridge.start();
+    const consumer = new IngestConsumer(sqs, config.ingestQueue, engine);
+    const control = await startControlServer(engine, {
+      port: options.controlPort ?? (options.port === 0 ? 0 : server.port + 1),
+    });
 
-  const s3 = new S3Client(clientConfig(config));
-  const sqs = new SQSClient(clientConfig(config));
-  if (options.seedModels ?? true) await seedModels(s3, config.modelsBucket);
+    const resumed = engine.resume();
+    const missed = await bridge.reconcile();
+    consumer.start();
+    log.info(
+      { endpoint, control: control.url, dataDir, workers: pool.size, resumed: resumed.length, missed },
+      'local stack up',
+    );
 
-  const pool = new WorkerPool({
-    ...(options.workers === undefined ? {} : { size: options.workers }),
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-    env: {
-      DOCPIPE_ENDPOINT: endpoint,
-      DOCPIPE_REGION: region,
-      DOCPIPE_ARTIFACTS_BUCKET: config.artifactsBucket,
-      DOCPIPE_RESULTS_BUCKET: config.resultsBucket,
-      DOCPIPE_RESULTS_QUEUE: config.resultsQueue,
-      DOCPIPE_MODEL_STORE: `s3://${config.modelsBucket}/models`,
-      DOCPIPE_MODEL_CACHE: join(dataDir, 'model-cache'),
-    },
-  });
-  const engine = new LocalEngine({
-    dataDir,
-    region,
-    invoke: (fn, event) => pool.invoke(fn, event),
-    ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
-    ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
-  });
-  const bridge = new NotificationBridge({
-    server,
-    s3,
-    sqs,
-    bucket: config.inputBucket,
-    queue: config.ingestQueue,
-    region,
-    ledgerFile: join(dataDir, 'notifications.jsonl'),
-  });
-  bridge.start();
-  const consumer = new IngestConsumer(sqs, config.ingestQueue, engine);
-  const control = await startControlServer(engine, {
-    port: options.controlPort ?? (options.port === 0 ? 0 : server.port + 1),
-  });
-
-  const resumed = engine.resume();
-  const missed = await bridge.reconcile();
-  consumer.start();
-  log.info({ endpoint, control: control.url, dataDir, workers: pool.size, resumed: resumed.length, missed }, 'local stack up');
-
-  const ingestUrl = await resolveQueueUrl(sqs, config.ingestQueue);
-  return {
-    endpoint,
-    port: server.port,
-    dataDir,
-    config,
-    server,
-    engine,
-    control,
-    controlEndpoint: control.url,
-    pool,
-    bridge,
-    s3,
-    sqs,
-    async idle() {
-      for (;;) {
+    const ingestUrl = await resolveQueueUrl(sqs, config.ingestQueue);
+    return {
+      endpoint,
+      port: server.port,
+      dataDir,
+      config,
+      server,
+      engine,
+      control,
+      controlEndpoint: control.url,
+      pool,
+      bridge,
+      s3,
+      sqs,
+      async idle() {
+        for (;;) {
+          await bridge.flush();
+          const attributes = await sqs.send(
+            new GetQueueAttributesCommand({
+              QueueUrl: ingestUrl,
+              AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+            }),
+          );
+          const pending =
+            Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0) +
+            Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+          if (pending === 0 && engine.runningCount === 0) return;
+          await engine.idle();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+      async stop() {
+        bridge.stop();
+        await control.close();
+        await consumer.stop();
         await bridge.flush();
-        const attributes = await sqs.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: ingestUrl,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-          }),
-        );
-        const pending =
-          Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0) +
-          Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-        if (pending === 0 && engine.runningCount === 0) return;
-        await engine.idle();
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    async stop() {
-      bridge.stop();
-      await control.close();
-      await consumer.stop();
-      await bridge.flush();
-      await engine.shutdown();
-      await pool.close();
-      s3.destroy();
-      sqs.destroy();
-      await server.stop();
-    },
-  };
+        await engine.shutdown();
+        await pool.close();
+        s3.destroy();
+        sqs.destroy();
+        await server.stop();
+      },
+    };
+  } catch (error) {
+    // A half-started stack must not keep the port or the emulator's files open.
+    await server.stop();
+    throw error;
+  }
 }
 
 /**
