@@ -124,7 +124,13 @@ async function paperBackground(small: Gray, window: number): Promise<Uint8Array>
   const taps = 9;
   const reduce = Math.max(1, Math.round(window / taps));
   const coarse = reduce === 1 ? small : toGray({ ...small, channels: 1 }, reduce);
-  const size = Math.max(3, Math.min(taps, Math.min(coarse.width, coarse.height)) | 1);
+  // Odd, and no wider than the image (sharp rejects a larger window).
+  const size = Math.min(
+    taps,
+    Math.min(coarse.width, coarse.height) - (Math.min(coarse.width, coarse.height) % 2 === 0 ? 1 : 0),
+  );
+  if (size < 3)
+    return new Uint8Array(small.data.length).fill(percentile(histogram(small.data), small.data.length, 0.9));
   const median = await sharp(coarse.data, {
     raw: { width: coarse.width, height: coarse.height, channels: 1 },
   })

@@ -47,6 +47,8 @@ const KNOWN = ['maxAngle', 'minAngle', 'detectOrientation', 'minConfidence'] as 
 const ANALYSIS_SIDE = 1600;
 /** Fewer ink pixels than this fraction of the analysis image: blank, or a few specks. */
 const MIN_INK_FRACTION = 0.0005;
+/** Nor can a line angle be measured from fewer ink pixels than a few words' worth. */
+const MIN_INK_PIXELS = 500;
 /** Ink must be at least this many gray levels darker than paper to count as text. */
 const MIN_CONTRAST = 40;
 /**
@@ -100,7 +102,11 @@ export function analyseSkew(gray: Gray, maxAngle: number): SkewAnalysis {
   }
   if (dark === 0 || paper - darkSum / dark < MIN_CONTRAST) return { reason: 'no text found on the page' };
   const estimates = estimateSkew(small, { maxAngle, threshold });
-  if (estimates === undefined || estimates.inkFraction < MIN_INK_FRACTION) {
+  if (
+    estimates === undefined ||
+    estimates.inkFraction < MIN_INK_FRACTION ||
+    estimates.inkPixels < MIN_INK_PIXELS
+  ) {
     return { reason: 'too little text to measure the skew' };
   }
   return { estimates };

@@ -241,6 +241,8 @@ export interface SkewEstimates {
   v: AxisEstimate;
   /** Ink pixels (outside solid areas) over all pixels of the analysed image. */
   inkFraction: number;
+  /** Ink pixels (outside solid areas) in the analysed image. */
+  inkPixels: number;
 }
 
 /**
@@ -288,7 +290,7 @@ export function estimateSkew(page: Gray, options: EstimateOptions): SkewEstimate
     }
     return { axis, angle, score, peakRatio, confidence: confidenceFrom(peakRatio, inkFraction) };
   };
-  return { h: refine('h'), v: refine('v'), inkFraction };
+  return { h: refine('h'), v: refine('v'), inkFraction, inkPixels: fine.ink };
 }
 
 function confidenceFrom(peakRatio: number, inkFraction: number): number {

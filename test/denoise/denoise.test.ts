@@ -129,6 +129,19 @@ describe('denoisePage', () => {
     expect(rmse(out, noisy)).toBe(0);
   });
 
+  it('handles an image smaller than its filter windows', async () => {
+    // Prepare
+    const tiny = await sharp({ create: { width: 3, height: 2, channels: 3, background: '#777777' } })
+      .png()
+      .toBuffer();
+
+    // Act
+    const result = await denoisePage(tiny);
+
+    // Assess
+    expect([result.width, result.height]).toEqual([3, 2]);
+  });
+
   it.each([
     [{ strength: 2 }, /strength/],
     [{ removeSpecks: 1 }, /removeSpecks/],

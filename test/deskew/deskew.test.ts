@@ -131,6 +131,21 @@ describe('deskewPage on pages without text', () => {
     expect(result.applied).toBe(false);
     expect(result.reason).toBeDefined();
   });
+
+  it('leaves a single short word alone: too few ink pixels for a line angle', async () => {
+    // Prepare
+    const word = await sharp({ text: { text: 'Hi', dpi: 72 } })
+      .negate()
+      .png()
+      .toBuffer();
+
+    // Act
+    const result = await deskewPage(word);
+
+    // Assess
+    expect(result.applied).toBe(false);
+    expect(result.reason).toMatch(/too little text/);
+  });
 });
 
 describe('deskewPage input checks', () => {
