@@ -357,8 +357,10 @@ async function scoreTextItems(ctx: Context, items: TextItem[], result: SetResult
           ours.stageMs[stage] = (ours.stageMs[stage] ?? 0) + ms;
         }
         const found = r.value.angles[0];
-        if (item.angle !== undefined && found !== undefined)
+        if (item.angle !== undefined && found !== undefined) {
           ours.angleErrors.push(angleError(found, item.angle));
+          if (item.angle !== 0) result.notes.push(`${item.name}: docpipe deskew found ${found} deg`);
+        }
       } else {
         addFailure(ours, item.reference, r.s);
         result.notes.push(
@@ -855,7 +857,8 @@ async function main(): Promise<void> {
     return;
   }
   const datasets = values.datasets ?? process.env.DOCPIPE_DATASETS ?? '/work/shared/datasets';
-  const tools = await findTools(!values['no-baselines']);
+  const noBaselines = values['no-baselines'] === true;
+  const tools = await findTools(!noBaselines);
   const pipeline = await loadPipeline();
   const work = mkdtempSync(join(tmpdir(), 'docpipe-bench-'));
   const ctx: Context = { pipeline, tools, datasets, work, ...(limit === undefined ? {} : { limit }) };
@@ -864,9 +867,9 @@ async function main(): Promise<void> {
     '# docpipe quality benchmark',
     `machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), node ${process.version}`,
     `datasets: ${datasets}${existsSync(datasets) ? '' : ' (absent: only generated sets run)'}`,
-    `tesseract: ${tools.tesseract ?? 'absent (apt-get install tesseract-ocr)'}`,
-    `ocrmypdf: ${tools.ocrmypdf ?? 'absent (apt-get install ocrmypdf poppler-utils)'}`,
-    ...(values['no-baselines'] ? ['baselines disabled (--no-baselines)'] : []),
+    `tesseract: ${tools.tesseract ?? (noBaselines ? 'not run' : 'absent (apt-get install tesseract-ocr)')}`,
+    `ocrmypdf: ${tools.ocrmypdf ?? (noBaselines ? 'not run' : 'absent (apt-get install ocrmypdf poppler-utils)')}`,
+    ...(noBaselines ? ['baselines disabled (--no-baselines)'] : []),
     ...pipeline.notes.map((n) => `note: ${n}`),
     'CER/WER are micro-averaged (total edits / total reference length); "norm" = NFKC, case-folded, whitespace',
     'collapsed; raw CER ignores only blank lines and trailing spaces. bag F1 = order-insensitive word multiset F1.',
