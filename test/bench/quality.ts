@@ -877,7 +877,8 @@ async function main(): Promise<void> {
   if (!values.json) process.stdout.write(`${header.join('\n')}\n`);
 
   // Warm-up: load the models once so the first page of the first set is not charged for it.
-  if (pipeline.ocr) {
+  const ocrSets: readonly SetName[] = ['gen-clean', 'gen-noisy', 'sroie', 'funsd'];
+  if (pipeline.ocr && sets.some((set) => ocrSets.includes(set))) {
     progress('warming up (loading models)');
     const warm = await generatePage({ lines: ['Warm up line'], width: 600, height: 200, margin: 20 });
     await pipeline.ocr(warm.png, 'warm-up').catch(() => undefined);
