@@ -43,14 +43,7 @@ export function levenshtein<T>(a: readonly T[], b: readonly T[]): number {
       const substitution = prev[j - 1]! + (ai === b[j - 1] ? 0 : 1);
       const deletion = prev[j]! + 1;
       const insertion = curr[j - 1]! + 1;
-      curr[j] =
-        substitution < deletion
-          ? substitution < insertion
-            ? substitution
-            : insertion
-          : deletion < insertion
-            ? deletion
-            : insertion;
+      curr[j] = Math.min(substitution, deletion, insertion);
     }
     [prev, curr] = [curr, prev];
   }
