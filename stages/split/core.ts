@@ -96,14 +96,13 @@ function describeUnknown(bytes: Buffer): string {
     ['GIF', ascii('GIF8')],
     ['BMP', ascii('BM')],
     ['ZIP (e.g. DOCX/XLSX/ODT)', [0x50, 0x4b, 0x03, 0x04]],
-    ['HEIF/AVIF', []],
     ['OLE2 (e.g. DOC/XLS)', [0xd0, 0xcf, 0x11, 0xe0]],
     ['RTF', ascii('{\\rtf')],
     ['PostScript', ascii('%!PS')],
     ['gzip', [0x1f, 0x8b]],
   ];
   for (const [name, signature] of known) {
-    if (signature.length > 0 && startsWith(bytes, signature)) return name;
+    if (startsWith(bytes, signature)) return name;
   }
   if (startsWith(bytes, ascii('ftyp'), 4)) return 'ISO media (HEIF/AVIF/MP4)';
   const head = bytes.subarray(0, 512);
