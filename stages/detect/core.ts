@@ -6,7 +6,14 @@
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { CorruptDocumentError } from '../shared/errors.ts';
-import { clipQuad, minAreaRect, type RotatedRect, rectToQuad } from '../shared/geometry.ts';
+import {
+  clipQuad,
+  minAreaRect,
+  quadBounds,
+  quadToRect,
+  type RotatedRect,
+  rectToQuad,
+} from '../shared/geometry.ts';
 import { logger } from '../shared/logger.ts';
 import { getModelStore, type ModelStore } from '../shared/model-store.ts';
 import type { DetectResult, Point, Quad, TextRegion } from '../shared/types.ts';
@@ -316,6 +323,97 @@ function detectorInput(data: Uint8Array, w: number, h: number, channels: number)
     out[2 * plane + i] = r * scale[2]! - offset[2]!;
   }
   return out;
+}
+
+/** A candidate run of vertical text: the regions it is made of and the quad that reads it down the page. */
+export interface VerticalRun {
+  /** Indices into the regions it was found among, top to bottom. */
+  members: number[];
+  /** Clockwise from the top-left of the text read top to bottom: starts at the top right. */
+  box: Quad;
+  score: number;
+}
+
+/**
+ * Vertical text (the serial number stamped up the margin of scanned forms) reaches detection as a
+ * stack of one-character boxes, each wider than tall because the glyphs lie on their side, or as
+ * one tall box. This finds such runs and the quad that reads each one down the page; the 0/180
+ * classifier settles whether it runs up or down. They are only candidates: a column of square
+ * glyphs in a tight table looks the same, so the recogniser reads both and keeps the better.
+ */
+export function findVerticalRuns(regions: readonly TextRegion[]): VerticalRun[] {
+  if (regions.length === 0) return [];
+  const bounds = regions.map((r) => quadBounds(r.box));
+  const thickness = bounds.map((b) => Math.min(b.x1 - b.x0, b.y1 - b.y0)).sort((a, b) => a - b);
+  const lineHeight = thickness[thickness.length >> 1] ?? 1;
+  const run = (members: number[]): VerticalRun => {
+    const x0 = Math.min(...members.map((i) => bounds[i]!.x0));
+    const y0 = Math.min(...members.map((i) => bounds[i]!.y0));
+    const x1 = Math.max(...members.map((i) => bounds[i]!.x1));
+    const y1 = Math.max(...members.map((i) => bounds[i]!.y1));
+    return {
+      members,
+      box: [
+        [x1, y0],
+        [x1, y1],
+        [x0, y1],
+        [x0, y0],
+      ],
+      score: members.reduce((sum, i) => sum + regions[i]!.score, 0) / members.length,
+    };
+  };
+  const candidates = regions
+    .map((_, i) => i)
+    .filter((i) => {
+      const w = bounds[i]!.x1 - bounds[i]!.x0;
+      const h = bounds[i]!.y1 - bounds[i]!.y0;
+      // One character on its side is at most ~1.6 times wider than tall; amounts ("0.00") stacked in a
+      // column are wider still and stay rows. Specks do not join.
+      return w <= 1.5 * lineHeight && w <= 1.8 * h && Math.max(w, h) >= 0.5 * lineHeight;
+    })
+    .sort((a, b) => bounds[a]!.y0 - bounds[b]!.y0);
+  const chains: number[][] = [];
+  for (const i of candidates) {
+    const b = bounds[i]!;
+    const cx = (b.x0 + b.x1) / 2;
+    const w = b.x1 - b.x0;
+    // Glyphs of one string touch or nearly (their unclipped boxes overlap); rows of a table do not.
+    const chain = chains.find((c) => {
+      const last = bounds[c.at(-1)!]!;
+      const lw = last.x1 - last.x0;
+      return (
+        Math.abs((last.x0 + last.x1) / 2 - cx) <= 0.3 * Math.max(w, lw) &&
+        Math.min(w, lw) >= 0.6 * Math.max(w, lw) &&
+        b.y0 - last.y1 <= 0.2 * Math.max(w, lw)
+      );
+    });
+    if (chain) chain.push(i);
+    else chains.push([i]);
+  }
+  const runs: VerticalRun[] = [];
+  const used = new Set<number>();
+  for (const chain of chains) {
+    if (chain.length < 2) continue;
+    const candidate = run(chain);
+    const [[x1, y0], , [x0, y1]] = candidate.box;
+    const sideways = chain.filter(
+      (i) => bounds[i]!.x1 - bounds[i]!.x0 >= 0.9 * (bounds[i]!.y1 - bounds[i]!.y0),
+    );
+    const tall = chain.some((i) => bounds[i]!.y1 - bounds[i]!.y0 >= 3 * (bounds[i]!.x1 - bounds[i]!.x0));
+    if (y1 - y0 < 3 * (x1 - x0) || (sideways.length < 2 && !tall)) continue;
+    for (const i of chain) used.add(i);
+    runs.push(candidate);
+  }
+  regions.forEach((region, i) => {
+    if (used.has(i)) return;
+    const b = bounds[i]!;
+    const w = b.x1 - b.x0;
+    // One tall, upright box no thicker than a line: a whole vertical string found at once.
+    if (b.y1 - b.y0 >= 3 * w && w <= 2.5 * lineHeight && Math.abs(quadToRect(region.box).angle) < 0.2) {
+      runs.push(run([i]));
+    }
+  });
+  return runs;
 }
 
 interface Item {

@@ -6,6 +6,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { findVerticalRuns } from '../detect/core.ts';
 import { CorruptDocumentError } from '../shared/errors.ts';
 import { cropQuad, quadToRect, type RawImage, subQuad } from '../shared/geometry.ts';
 import { logger } from '../shared/logger.ts';
@@ -43,6 +44,8 @@ export interface RecognizeOptions {
   minConfidence?: number;
   /** The same for lines of one or two characters, which are mostly specks and marks. Default 0.8. */
   minShortConfidence?: number;
+  /** Read stacks of sideways characters (serial numbers up a margin) as one vertical line. Default true. */
+  verticalText?: boolean;
 }
 
 export interface RecognizeDeps {
@@ -56,6 +59,7 @@ interface ResolvedOptions {
   restoreSpaces: boolean;
   minConfidence: number;
   minShortConfidence: number;
+  verticalText: boolean;
 }
 
 const KNOWN = [
@@ -65,6 +69,7 @@ const KNOWN = [
   'restoreSpaces',
   'minConfidence',
   'minShortConfidence',
+  'verticalText',
 ] as const;
 const REC_HEIGHT = 48;
 const CLS_WIDTH = 192;
@@ -88,6 +93,8 @@ export function resolveRecognizeOptions(options: RecognizeOptions = {}): Resolve
       options.minShortConfidence === undefined
         ? 0.8
         : numberIn('minShortConfidence', options.minShortConfidence, 0, 1),
+    verticalText:
+      options.verticalText === undefined ? true : booleanOption('verticalText', options.verticalText),
   };
 }
 
@@ -549,16 +556,19 @@ export async function recognizeText(
   const models = deps.models ?? getModelStore();
   const image = await decodeRgb(png);
   const regions = detection.regions;
-  const crops = await Promise.all(regions.map((r) => cropLine(image, r.box)));
+  // Candidate vertical strings are read as well as their pieces; see below.
+  const runs = opts.verticalText ? findVerticalRuns(regions) : [];
+  const boxes = [...regions.map((r) => r.box), ...runs.map((r) => r.box)];
+  const crops = await Promise.all(boxes.map((box) => cropLine(image, box)));
 
   // Lines the classifier calls upside down are read both ways and the more confident reading
   // wins: the classifier alone flips some short upright lines ("SR", "0.51").
   const flipped = opts.classify ? await upsideDownProbabilities(crops, models) : crops.map(() => 0);
   const candidates: LineCrop[] = [...crops];
-  const turned: number[] = [];
+  const turned = new Map<number, number>();
   flipped.forEach((p, i) => {
     if (p >= opts.classifyThreshold) {
-      turned.push(i);
+      turned.set(i, candidates.length);
       candidates.push(rotate180(crops[i]!));
     }
   });
@@ -568,35 +578,55 @@ export async function recognizeText(
     { models },
   );
 
-  const lines: RecognizedLine[] = [];
-  regions.forEach((region, i) => {
-    let reading = decoded[i]!;
-    let box = region.box;
-    let rotated = false;
-    const alt = turned.indexOf(i);
-    if (alt >= 0) {
-      const other = decoded[regions.length + alt]!;
-      if (other.confidence > reading.confidence) {
-        reading = other;
-        box = turnQuad(region.box);
-        rotated = true;
-      }
-    }
+  const readings = boxes.map((box, i) => {
+    const upright = decoded[i]!;
+    const alt = turned.get(i);
+    const other = alt === undefined ? undefined : decoded[alt]!;
+    if (other && other.confidence > upright.confidence)
+      return { reading: other, box: turnQuad(box), rotated: true };
+    return { reading: upright, box, rotated: false };
+  });
+  const toLine = (k: number): RecognizedLine | undefined => {
+    const { reading, box, rotated } = readings[k]!;
     const text = normaliseText(reading.text);
-    if (text.length === 0 || reading.confidence < opts.minConfidence) return;
+    if (text.length === 0 || reading.confidence < opts.minConfidence) return undefined;
     // One or two characters read with middling confidence are mostly specks, stamps, ticks and
     // handwriting strokes (on the FUNSD dev half, 4 of 5 such lines matched no word).
-    if ([...text.replace(/\s/gu, '')].length <= 2 && reading.confidence < opts.minShortConfidence) return;
+    if ([...text.replace(/\s/gu, '')].length <= 2 && reading.confidence < opts.minShortConfidence)
+      return undefined;
     const line: RecognizedLine = { text, confidence: reading.confidence, box, words: toWords(reading, box) };
     if (rotated) line.rotated180 = true;
-    lines.push(line);
+    return line;
+  };
+
+  // A vertical run replaces its pieces when it reads confidently and better than they do: a real
+  // vertical serial number reads at ~1.0 while its sideways pieces read as stray digits, and a
+  // column of table cells read vertically is garbage.
+  const replacedBy = new Map<number, number>();
+  runs.forEach((run, j) => {
+    const merged = readings[regions.length + j]!.reading;
+    const pieces = run.members.map((i) => readings[i]!.reading.confidence);
+    const piecesConfidence = pieces.reduce((sum, c) => sum + c, 0) / pieces.length;
+    if (merged.confidence >= 0.8 && merged.confidence > piecesConfidence && merged.text.trim().length > 0) {
+      for (const i of run.members) replacedBy.set(i, regions.length + j);
+    }
+  });
+  const lines: RecognizedLine[] = [];
+  const emitted = new Set<number>();
+  regions.forEach((_, i) => {
+    const k = replacedBy.get(i) ?? i;
+    if (emitted.has(k)) return;
+    emitted.add(k);
+    const line = toLine(k);
+    if (line) lines.push(line);
   });
   const kept = dropStrayCjk(lines);
   log.debug(
     {
       regions: regions.length,
       lines: kept.length,
-      turned: turned.length,
+      turned: turned.size,
+      vertical: new Set(replacedBy.values()).size,
       ms: Math.round(performance.now() - started),
     },
     'recognized text',

@@ -1,4 +1,4 @@
-import { dbPostprocess, detectText, readingOrder } from '../../stages/detect/core.ts';
+import { dbPostprocess, detectText, findVerticalRuns, readingOrder } from '../../stages/detect/core.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import { quadBounds, rectToQuad } from '../../stages/shared/geometry.ts';
 import type { Quad, TextRegion } from '../../stages/shared/types.ts';
@@ -183,5 +183,46 @@ describe('readingOrder', () => {
 
     // Assess
     expect(ordered).toEqual([heading, ...left, ...right]);
+  });
+});
+
+describe('findVerticalRuns', () => {
+  function box(x0: number, y0: number, x1: number, y1: number): TextRegion {
+    return {
+      box: rectToQuad({ cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, width: x1 - x0, height: y1 - y0, angle: 0 }),
+      score: 0.8,
+    };
+  }
+  // Ordinary lines around, so the median line thickness is that of body text (16 px).
+  const body = [0, 1, 2, 3, 4].map((i) => box(40, 40 + i * 30, 400, 56 + i * 30));
+
+  test('finds a stack of sideways characters and the quad that reads it down the page', () => {
+    // Prepare: six glyphs on their side, 20 wide and 15 tall, their boxes overlapping a little.
+    const stack = [0, 1, 2, 3, 4, 5].map((i) => box(600, 300 + i * 14, 620, 315 + i * 14));
+
+    // Act
+    const runs = findVerticalRuns([...body, ...stack]);
+
+    // Assess
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.members).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(runs[0]!.box).toEqual([
+      [620, 300],
+      [620, 385],
+      [600, 385],
+      [600, 300],
+    ]);
+  });
+
+  test('leaves columns of upright single characters and of amounts alone', () => {
+    // Prepare: list numbers (taller than wide) and prices (much wider than tall), one per row.
+    const numbers = [0, 1, 2, 3, 4, 5].map((i) => box(500, 300 + i * 20, 510, 318 + i * 20));
+    const prices = [0, 1, 2, 3, 4, 5].map((i) => box(560, 300 + i * 20, 600, 318 + i * 20));
+
+    // Act
+    const runs = findVerticalRuns([...body, ...numbers, ...prices]);
+
+    // Assess
+    expect(runs).toEqual([]);
   });
 });

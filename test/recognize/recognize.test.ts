@@ -108,6 +108,24 @@ describe('recognizeText', () => {
   });
 });
 
+describe('vertical text', () => {
+  test('reads a serial number printed up the margin as one line', async () => {
+    // Prepare: body text plus an 8-digit number turned a quarter (reading bottom to top).
+    const page = await renderPage(1240, 900, [
+      { text: 'Quarterly report of the testing laboratory', left: 100, top: 120 },
+      { text: 'Samples received and analysed in March', left: 100, top: 260 },
+    ]);
+    const serial = await sharp(await textImage('82092117', 9)).rotate(-90).png().toBuffer();
+    const png = await sharp(page.png).composite([{ input: serial, left: 1150, top: 500, blend: 'multiply' }]).png().toBuffer();
+
+    // Act
+    const result = await recognizeText(png, await detectText(png));
+
+    // Assess
+    expect(result.lines.map((l) => l.text)).toContain('82092117');
+  });
+});
+
 describe('classifyLines', () => {
   test('calls upright lines 0 and turned lines 180', async () => {
     // Prepare

@@ -1,0 +1,44 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectText } from '../../stages/detect/core.ts';
+import { recognizeText } from '../../stages/recognize/core.ts';
+import { addBags, type BagCount, bagCount, bagScore } from '../bench/metrics.ts';
+
+const DATASETS = join(import.meta.dirname, '../../../shared/datasets');
+
+/** Word-bag counts of detect + recognize over evenly spaced pages of a dev set. */
+async function score(dir: string, ext: string, pages: number): Promise<ReturnType<typeof bagScore>> {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(ext))
+    .sort();
+  let total: BagCount = { matched: 0, hypothesis: 0, reference: 0 };
+  for (let i = 0; i < pages; i++) {
+    const file = files[Math.floor(((i + 0.5) * files.length) / pages)]!;
+    const png = readFileSync(join(dir, file));
+    const result = await recognizeText(png, await detectText(png));
+    const truth = readFileSync(join(dir, file.slice(0, -ext.length) + '.gt.txt'), 'utf8');
+    total = addBags(total, bagCount(result.lines.map((l) => l.text).join('\n'), truth));
+  }
+  return bagScore(total);
+}
+
+// The datasets live outside the repository (research licences); a user's clone does not have them.
+const d = existsSync(DATASETS) ? describe : describe.skip;
+
+d('detect + recognize on the dev halves (2 pages each, floors measured with a margin)', () => {
+  test('SROIE receipts: word-bag F1 above 0.76 (measured 0.81)', async () => {
+    // Act
+    const { f1 } = await score(join(DATASETS, 'sroie/dev'), '.jpg', 2);
+
+    // Assess
+    expect(f1).toBeGreaterThan(0.76);
+  });
+
+  test('FUNSD forms: word-bag F1 above 0.75 (measured 0.80)', async () => {
+    // Act
+    const { f1 } = await score(join(DATASETS, 'funsd/dev'), '.png', 2);
+
+    // Assess
+    expect(f1).toBeGreaterThan(0.75);
+  });
+});
