@@ -16,7 +16,7 @@ async function score(dir: string, ext: string, pages: number): Promise<ReturnTyp
     const file = files[Math.floor(((i + 0.5) * files.length) / pages)]!;
     const png = readFileSync(join(dir, file));
     const result = await recognizeText(png, await detectText(png));
-    const truth = readFileSync(join(dir, file.slice(0, -ext.length) + '.gt.txt'), 'utf8');
+    const truth = readFileSync(join(dir, `${file.slice(0, -ext.length)}.gt.txt`), 'utf8');
     total = addBags(total, bagCount(result.lines.map((l) => l.text).join('\n'), truth));
   }
   return bagScore(total);

@@ -115,8 +115,14 @@ describe('vertical text', () => {
       { text: 'Quarterly report of the testing laboratory', left: 100, top: 120 },
       { text: 'Samples received and analysed in March', left: 100, top: 260 },
     ]);
-    const serial = await sharp(await textImage('82092117', 9)).rotate(-90).png().toBuffer();
-    const png = await sharp(page.png).composite([{ input: serial, left: 1150, top: 500, blend: 'multiply' }]).png().toBuffer();
+    const serial = await sharp(await textImage('82092117', 9))
+      .rotate(-90)
+      .png()
+      .toBuffer();
+    const png = await sharp(page.png)
+      .composite([{ input: serial, left: 1150, top: 500, blend: 'multiply' }])
+      .png()
+      .toBuffer();
 
     // Act
     const result = await recognizeText(png, await detectText(png));
