@@ -17,7 +17,7 @@
  *   --limit N         at most N items per set (generated sets: N pages; default 4 for those)
  *   --json            print one JSON document on stdout instead of tables
  *   --no-baselines    do not run Tesseract/OCRmyPDF even when installed
- *   --datasets DIR    dataset root (default $DOCPIPE_DATASETS or /work/shared/datasets)
+ *   --datasets DIR    dataset root (default $DOCPIPE_DATASETS or ../shared/datasets beside the checkout)
  *
  * Sets whose folder is absent are skipped with a note. Progress goes to stderr. Timings are wall
  * clock per page on this machine, one page at a time, after a warm-up page (models loaded).
@@ -856,7 +856,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const datasets = values.datasets ?? process.env.DOCPIPE_DATASETS ?? '/work/shared/datasets';
+  const datasets = values.datasets ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
   const noBaselines = values['no-baselines'] === true;
   const tools = await findTools(!noBaselines);
   const pipeline = await loadPipeline();
