@@ -243,6 +243,8 @@ export interface SkewEstimates {
   inkFraction: number;
   /** Ink pixels (outside solid areas) in the analysed image. */
   inkPixels: number;
+  /** The ink the angles were measured on (analysis resolution, solid areas masked). */
+  points: InkPoints;
 }
 
 /**
@@ -290,7 +292,7 @@ export function estimateSkew(page: Gray, options: EstimateOptions): SkewEstimate
     }
     return { axis, angle, score, peakRatio, confidence: confidenceFrom(peakRatio, inkFraction) };
   };
-  return { h: refine('h'), v: refine('v'), inkFraction, inkPixels: fine.ink };
+  return { h: refine('h'), v: refine('v'), inkFraction, inkPixels: fine.ink, points: fine };
 }
 
 function confidenceFrom(peakRatio: number, inkFraction: number): number {
@@ -298,4 +300,30 @@ function confidenceFrom(peakRatio: number, inkFraction: number): number {
   const sharp = Math.min(1, Math.max(0, (peakRatio - 1.1) / 1.5));
   const enoughInk = Math.min(1, inkFraction / 0.002);
   return Math.round(sharp * enoughInk * 1000) / 1000;
+}
+
+/**
+ * The projection profile itself at `angleDeg` (ink per `binSize`-wide band across the lines), for
+ * looking at line shapes once the angle is known.
+ */
+export function lineProfile(
+  points: InkPoints,
+  angleDeg: number,
+  axis: LineAxis,
+  binSize: number,
+): Float64Array {
+  const a = (angleDeg * Math.PI) / 180;
+  const kx = axis === 'h' ? Math.sin(a) : Math.cos(a);
+  const ky = axis === 'h' ? Math.cos(a) : -Math.sin(a);
+  const { width, height } = points;
+  const tMin = Math.min(0, kx * width) + Math.min(0, ky * height) - binSize;
+  const tMax = Math.max(0, kx * width) + Math.max(0, ky * height) + binSize;
+  const h = new Float64Array(Math.ceil((tMax - tMin) / binSize) + 2);
+  const inv = 1 / binSize;
+  const { x, y, w, count } = points;
+  for (let i = 0; i < count; i++) {
+    const j = ((x[i]! * kx + y[i]! * ky - tMin) * inv) | 0;
+    h[j] = h[j]! + w[i]!;
+  }
+  return h;
 }

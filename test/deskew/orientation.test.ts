@@ -1,12 +1,14 @@
 import sharp from 'sharp';
-import { deskewPage } from '../../stages/deskew/core.ts';
+import { analyseSkew, deskewPage, plainlyUpright } from '../../stages/deskew/core.ts';
 import {
   classifierPieces,
   lineAxisFromRegions,
+  lineShape,
   rotateQuad,
   turnQuad,
   voteUpsideDown,
 } from '../../stages/deskew/orientation.ts';
+import { decodeRaw, toGray } from '../../stages/deskew/raster.ts';
 import type { Quad, TextRegion } from '../../stages/shared/types.ts';
 import { renderTextPage, rotateCcw } from './pages.ts';
 
@@ -125,6 +127,51 @@ describe('classifierPieces', () => {
     expect(pieces).toHaveLength(3);
     expect(pieces.map((q) => Math.round(q[1][0] - q[0][0]))).toEqual([80, 80, 80]);
     expect(pieces.map((q) => Math.round(q[0][0]))).toEqual([0, 460, 920]);
+  });
+});
+
+describe('lineShape', () => {
+  // One text line across: gap, ascender zone, edge bin, x-height core, edge bin, descender zone, gap.
+  const line = [0, 0, 30, 40, 200, 500, 480, 470, 500, 190, 10, 12, 0, 0];
+
+  it('finds upright lines leaning above their core', () => {
+    // Act
+    const shape = lineShape([...line, ...line, ...line]);
+
+    // Assess
+    expect([shape.lines, shape.up, shape.down, shape.balance > 0.5]).toEqual([3, 3, 0, true]);
+  });
+
+  it('finds the same lines upside down leaning below it', () => {
+    // Act
+    const shape = lineShape([...line, ...line, ...line].reverse());
+
+    // Assess
+    expect([shape.up, shape.down, shape.balance < -0.5]).toEqual([0, 3, true]);
+  });
+});
+
+describe('plainlyUpright', () => {
+  let page: Buffer;
+
+  beforeAll(async () => {
+    page = await renderTextPage({ width: 1240, height: 1754, dpi: 150, words: 260, seed: 11 });
+  });
+
+  it.each([
+    [0, true],
+    [180, false],
+    [90, false],
+  ])('content turned %p degrees: upright by the profiles alone is %p', async (turn, expected) => {
+    // Prepare
+    const raw = await decodeRaw(await rotateCcw(page, turn + 0.7));
+    const { estimates } = analyseSkew(toGray(raw), 45);
+
+    // Act
+    const upright = plainlyUpright(estimates!);
+
+    // Assess
+    expect(upright).toBe(expected);
   });
 });
 
