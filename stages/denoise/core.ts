@@ -11,7 +11,7 @@
  * level is, so bold shapes and filled areas keep their ink.
  */
 import sharp from 'sharp';
-import { decodeRaw, type Gray, histogram, otsuThreshold, toGray } from '../deskew/raster.ts';
+import { ARTIFACT_PNG, decodeRaw, type Gray, histogram, otsuThreshold, toGray } from '../deskew/raster.ts';
 import { logger } from '../shared/logger.ts';
 import type { DenoiseResult } from '../shared/types.ts';
 import { booleanOption, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
@@ -90,19 +90,22 @@ export async function cleanGray(
     const b = c > STAIN_LIMIT * p ? c : p;
     bgSmall[i] = Math.max(b, floor);
   }
-  // The page divided by its background: 255 is paper, ink keeps its contrast to the paper around it.
-  const ratio = divideByBackground(gray, { data: bgSmall, width: small.width, height: small.height }, factor);
   const lut = new Uint8Array(256);
   for (let r = 0; r < 256; r++) {
     const n = (r / 255 - INK_LEVEL) / (PAPER_LEVEL - INK_LEVEL);
     lut[r] = Math.round(255 * Math.min(1, Math.max(0, n)));
   }
-  const out = new Uint8Array(gray.data.length);
+  // The page divided by its background (255 is paper, ink keeps its contrast to the paper around
+  // it), through the contrast stretch.
+  const out = divideByBackground(
+    gray,
+    { data: bgSmall, width: small.width, height: small.height },
+    factor,
+    lut,
+  );
   const keep = 1 - opts.strength;
-  if (keep === 0) for (let i = 0; i < out.length; i++) out[i] = lut[ratio[i]!]!;
-  else
-    for (let i = 0; i < out.length; i++)
-      out[i] = (keep * gray.data[i]! + opts.strength * lut[ratio[i]!]! + 0.5) | 0;
+  if (keep > 0)
+    for (let i = 0; i < out.length; i++) out[i] = (keep * gray.data[i]! + opts.strength * out[i]! + 0.5) | 0;
   const image = { data: out, width, height };
   let specksRemoved = 0;
   if (opts.removeSpecks && opts.strength > 0) {
@@ -165,7 +168,7 @@ export async function denoisePage(png: Buffer, options: DenoiseOptions = {}): Pr
   // Without toColourspace sharp writes one-band raw input as sRGB.
   const encoded = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 1 } })
     .toColourspace('b-w')
-    .png({ compressionLevel: 4 })
+    .png(ARTIFACT_PNG)
     .toBuffer();
   const ms = Math.round(performance.now() - started);
   log.debug({ ...stats, ms }, 'denoised');

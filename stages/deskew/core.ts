@@ -17,7 +17,15 @@ import {
   turnQuad,
   voteUpsideDown,
 } from './orientation.ts';
-import { decodeRaw, type Gray, histogram, otsuThreshold, type RawImage, toGray } from './raster.ts';
+import {
+  ARTIFACT_PNG,
+  decodeRaw,
+  type Gray,
+  histogram,
+  otsuThreshold,
+  type RawImage,
+  toGray,
+} from './raster.ts';
 import { estimateSkew, type LineAxis, lineProfile, type SkewEstimates } from './skew.ts';
 
 export interface DeskewOptions {
@@ -64,11 +72,6 @@ const ORIENTATION_DETECT_SIDE = 960;
 const MIN_FLIP_MARGIN = 0.25;
 /** How many of the longest lines the 0/180 classifier votes on. */
 const ORIENTATION_LINES = 8;
-/**
- * Intermediate artifacts are read once by the next stage: fast deflate without per-row filter
- * search costs ~100 ms less per 300 DPI page than level 4 for a somewhat larger file.
- */
-export const ARTIFACT_PNG = { compressionLevel: 1, adaptiveFiltering: false } as const;
 
 export function resolveDeskewOptions(options: DeskewOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null)

@@ -63,7 +63,8 @@ const OPTION_KEYS = ['dpi', 'maxPages', 'maxPixels', 'maxBytes'] as const;
 /** Density outside this range is treated as absent: files claiming 1 or 20000 DPI are lying. */
 const PLAUSIBLE_DPI = [50, 2400] as const;
 const DEFAULT_IMAGE_DPI = 300;
-const PNG_COMPRESSION = 2;
+/** Fast deflate, no per-row filter search: the page is read once, by deskew (~25% less split CPU). */
+const PAGE_PNG = { compressionLevel: 1, adaptiveFiltering: false } as const;
 
 export function resolveSplitOptions(options: SplitOptions = {}): ResolvedSplitOptions {
   if (options === null || typeof options !== 'object') {
@@ -316,7 +317,7 @@ async function renderPdfPage(
     const gray = isGray(raw);
     let image = sharp(raw, { raw: { width, height, channels: 4 } });
     image = gray ? image.extractChannel(0) : image.removeAlpha();
-    const png = await image.png({ compressionLevel: PNG_COMPRESSION }).toBuffer();
+    const png = await image.png(PAGE_PNG).toBuffer();
     return { index, png, width, height, dpi };
   } finally {
     factory.destroy(target);
@@ -413,9 +414,7 @@ async function openImage(
       if (meta.hasAlpha) image = image.flatten({ background: '#ffffff' });
       // toColourspace also casts 16-bit input to 8-bit; 'b-w' gives one channel.
       image = image.toColourspace(gray ? 'b-w' : 'srgb');
-      const { data, info } = await image
-        .png({ compressionLevel: PNG_COMPRESSION })
-        .toBuffer({ resolveWithObject: true });
+      const { data, info } = await image.png(PAGE_PNG).toBuffer({ resolveWithObject: true });
       return { index, png: data, width: info.width, height: info.height, dpi: plausibleDpi(meta.density) };
     } catch (error) {
       throw mapSharpError(error, opts.maxPixels);
