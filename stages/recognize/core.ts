@@ -398,6 +398,10 @@ export interface SpaceRule {
   punctuationFactor: number;
   /** A gap this many times the minimum is a space even when the centres are close. */
   strongFactor: number;
+  /** Extra factor before closing marks (':', ')') and after opening ones ('('), which rarely take a space. */
+  closingFactor: number;
+  /** Extra factor next to narrow letters ('i', 'l', 't', 'r'...), whose cells are partly blank. */
+  narrowLetterFactor: number;
 }
 
 export const DEFAULT_SPACE_RULE: SpaceRule = {
@@ -405,11 +409,20 @@ export const DEFAULT_SPACE_RULE: SpaceRule = {
   pitchFactor: 0.35,
   letterFactor: 2.5,
   centreFactor: 1.3,
-  punctuationFactor: 2,
+  punctuationFactor: 1.5,
   strongFactor: 1.5,
+  closingFactor: 1.5,
+  narrowLetterFactor: 1.3,
 };
 
 const NARROW_PUNCTUATION = new Set([...'.,;!?', "'"]);
+// Closing marks follow their word without a space, opening marks precede theirs.
+const CLOSING = new Set([...':;)]}%']);
+const OPENING = new Set([...'([{']);
+// Letters whose glyph leaves the right (or left) part of its cell blank.
+const BLANK_RIGHT = new Set([...'filjrtFILPTJ1']);
+const BLANK_LEFT = new Set([...'ijltIJT1']);
+const LETTER = /[\p{L}\p{Nd}]/u;
 const DIGIT = /\p{Nd}/u;
 
 /**
@@ -476,6 +489,11 @@ export function restoreSpaces(
       NARROW_PUNCTUATION.has(next.char) ||
       (DIGIT.test(c.char) && DIGIT.test(next.char));
     if (narrow && gap < minimum * rule.punctuationFactor) return;
+    const closing = (CLOSING.has(next.char) && !CLOSING.has(c.char)) || OPENING.has(c.char);
+    if (closing && gap < minimum * rule.closingFactor) return;
+    const narrowLetter =
+      LETTER.test(c.char) && LETTER.test(next.char) && (BLANK_RIGHT.has(c.char) || BLANK_LEFT.has(next.char));
+    if (narrowLetter && gap < minimum * rule.narrowLetterFactor) return;
     // Wide letters (bold capitals) sit far apart anyway: a clearly wide gap is a space on its own.
     if (centre(next) - centre(c) < rule.centreFactor * pitch && gap < minimum * rule.strongFactor) return;
     out.push({ char: ' ', prob: Math.min(c.prob, next.prob), x0: c.x1, x1: next.x0, restored: true });

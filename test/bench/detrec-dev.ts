@@ -3,9 +3,11 @@
  * pages (clean and skewed-noisy), printing CER and word-bag F1 per set and seconds per page.
  * A tuning aid for the detect/recognize stages; the official benchmark is `npm run bench:quality`.
  *
- *   node test/bench/detrec-dev.ts [--sets sroie,funsd,pages] [--limit N] [--detect JSON] [--recognize JSON] [--worst N]
+ *   node test/bench/detrec-dev.ts [--sets sroie,funsd,pages] [--limit N] [--detect JSON] [--recognize JSON] [--worst N] [--out DIR]
+ *
+ * CPU seconds are process.cpuUsage() (all threads); run with DOCPIPE_ORT_THREADS=1 to see the cost of one worker.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -74,7 +76,7 @@ function datasetSamples(dir: string, ext: string): Sample[] {
 }
 
 /** Deterministic 300 DPI A4 pages of real English lines (UW-III ground truth), clean or skewed and noisy. */
-function pageSamples(count: number): Sample[] {
+export function pageSamples(count: number): Sample[] {
   const dir = join(DATASETS, 'uw3_lines/dev');
   if (!existsSync(dir)) return [];
   const corpus = readdirSync(dir)
@@ -145,6 +147,7 @@ async function main(): Promise<void> {
       worst: { type: 'string', default: '0' },
       pages: { type: 'string', default: '4' },
       dump: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   const detectOptions = JSON.parse(values.detect) as DetectOptions;
@@ -173,14 +176,28 @@ async function main(): Promise<void> {
     let predicted = 0;
     let truthWords = 0;
     let seconds = 0;
+    let detCpu = 0;
+    let recCpu = 0;
     const perPage: Array<{ name: string; f1: number; cer: number }> = [];
     for (const sample of samples) {
       const png = await sample.load();
       const started = performance.now();
+      // CPU time of the whole process (onnxruntime and libvips threads included): wall-clock
+      // depends on what else runs on the machine.
+      const cpu0 = process.cpuUsage();
       const detection = await detectText(png, detectOptions);
+      const cpu1 = process.cpuUsage(cpu0);
       const result = await recognizeText(png, detection, recognizeOptions);
+      const cpu2 = process.cpuUsage(cpu0);
       seconds += (performance.now() - started) / 1000;
+      detCpu += (cpu1.user + cpu1.system) / 1e6;
+      recCpu += (cpu2.user + cpu2.system - cpu1.user - cpu1.system) / 1e6;
       const text = result.lines.map((l) => l.text).join('\n');
+      if (values.out) {
+        mkdirSync(values.out, { recursive: true });
+        writeFileSync(join(values.out, `${setName}-${sample.name}.txt`), `${text}\n`);
+        writeFileSync(join(values.out, `${setName}-${sample.name}.gt.txt`), sample.truth);
+      }
       if (values.dump === sample.name) {
         console.log(text);
         console.log('---- truth');
@@ -203,7 +220,7 @@ async function main(): Promise<void> {
     const f1 = (2 * precision * recall) / Math.max(1e-9, precision + recall);
     const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
     console.log(
-      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(edits / chars)}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page`,
+      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(edits / chars)}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page wall, CPU ${(detCpu / samples.length).toFixed(3)} detect + ${(recCpu / samples.length).toFixed(3)} recognize s/page`,
     );
     const worst = Number(values.worst);
     if (worst > 0) {

@@ -204,11 +204,64 @@ describe('restoreSpaces', () => {
       centreFactor: 0,
       punctuationFactor: 2,
       strongFactor: 1.5,
+      closingFactor: 1.5,
+      narrowLetterFactor: 1.3,
     });
 
     // Assess
     expect(restored.text).toBe('TOTAL DUE');
     expect(restored.confidence).toBeCloseTo(0.9);
+  });
+
+  test('keeps a colon on its word across a gap that would part two letters', () => {
+    // Prepare: the last character sits 15 columns after the one before, behind a 5-column gap.
+    const moveLast = (decoded: DecodedLine): DecodedLine => {
+      decoded.chars.at(-1)!.x0 = 0.48;
+      decoded.chars.at(-1)!.x1 = 0.52;
+      return decoded;
+    };
+    const profile = ink([
+      [9, 10],
+      [19, 20],
+      [29, 30],
+      [39, 44],
+    ]);
+
+    // Act
+    const colon = restoreSpaces(moveLast(line('NOTE:')), profile);
+    const letter = restoreSpaces(moveLast(line('NOTEX')), profile);
+
+    // Assess
+    expect(colon.text).toBe('NOTE:');
+    expect(letter.text).toBe('NOTE X');
+  });
+
+  test('does not split a word at the blank side of a narrow letter', () => {
+    // Prepare: a 4-column gap after the fifth letter, whose neighbour sits 15 columns on.
+    const shift = (decoded: DecodedLine): DecodedLine => {
+      for (const c of decoded.chars.slice(5)) {
+        c.x0 += 0.05;
+        c.x1 += 0.05;
+      }
+      return decoded;
+    };
+    const profile = ink([
+      [9, 10],
+      [19, 20],
+      [29, 30],
+      [39, 40],
+      [48, 52],
+      [64, 65],
+      [74, 75],
+    ]);
+
+    // Act
+    const narrow = restoreSpaces(shift(line('submitted')), profile);
+    const wide = restoreSpaces(shift(line('summaries')), profile);
+
+    // Assess
+    expect(narrow.text).toBe('submitted');
+    expect(wide.text).toBe('summa ries');
   });
 
   test('never splits a number at its decimal point', () => {
