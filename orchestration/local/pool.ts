@@ -79,7 +79,11 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const task of this.queue.splice(0)) task.reject(new WorkerCrashedError('the worker pool closed'));
+    // Settle every caller, queued or running: a pending invoke would keep the engine's Task
+    // timeout timer (and so the process) alive.
+    const running = this.slots.flatMap((slot) => (slot.task === undefined ? [] : [slot.task]));
+    for (const slot of this.slots) this.finish(slot);
+    for (const task of [...this.queue.splice(0), ...running]) task.reject(new WorkerCrashedError('the worker pool closed'));
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 

@@ -10,7 +10,8 @@ import { schemaValidators } from '../support/schemas.ts';
 import { normalizedCer } from '../support/text.ts';
 
 const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url));
-const groundTruth = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url), 'utf8');
+const groundTruth = (name: string) =>
+  readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url), 'utf8');
 
 describe('the embedded pipeline', () => {
   const data = tempDataDir();
@@ -31,22 +32,27 @@ describe('the embedded pipeline', () => {
   it.each([
     ['letter.pdf', 'letter.gt.txt', 2],
     ['scan.tiff', 'scan.gt.txt', 2],
-  ])('turns a plain PutObject of %s into one document.processed event with its pages and text', async (file, gt, pages) => {
-    // Prepare
-    const key = `inbox/${file}`;
+  ])(
+    'turns a plain PutObject of %s into one document.processed event with its pages and text',
+    async (file, gt, pages) => {
+      // Prepare
+      const key = `inbox/${file}`;
 
-    // Act
-    await put(key, sample(file));
-    const [event, ...extra] = await collectEvents(stack, 1);
-    await stack.idle();
+      // Act
+      await put(key, sample(file));
+      const [event, ...extra] = await collectEvents(stack, 1);
+      await stack.idle();
 
-    // Assess
-    expect(extra).toHaveLength(0);
-    expect(event).toMatchObject({ type: 'document.processed', pageCount: pages, source: { key } });
-    expect(schemaValidators().resultEvent(event)).toBe(true);
-    const result = await stack.s3.send(new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.text }));
-    expect(normalizedCer(await result.Body!.transformToString(), groundTruth(gt))).toBeLessThan(0.05);
-  });
+      // Assess
+      expect(extra).toHaveLength(0);
+      expect(event).toMatchObject({ type: 'document.processed', pageCount: pages, source: { key } });
+      expect(schemaValidators().resultEvent(event)).toBe(true);
+      const result = await stack.s3.send(
+        new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.text }),
+      );
+      expect(normalizedCer(await result.Body!.transformToString(), groundTruth(gt))).toBeLessThan(0.05);
+    },
+  );
 
   it('writes every stage artifact of every page under the document prefix', async () => {
     // Prepare
@@ -55,9 +61,9 @@ describe('the embedded pipeline', () => {
 
     // Act
     const keys = [1, 2].flatMap((page) =>
-      (['page.png', 'deskew.png', 'deskew.json', 'denoise.png', 'detect.json', 'recognize.json'] as const).map((a) =>
-        pageKey(event!.documentId, page, a),
-      ),
+      (
+        ['page.png', 'deskew.png', 'deskew.json', 'denoise.png', 'detect.json', 'recognize.json'] as const
+      ).map((a) => pageKey(event!.documentId, page, a)),
     );
     const heads = await Promise.allSettled(
       keys.map((Key) => stack.s3.send(new HeadObjectCommand({ Bucket: stack.config.artifactsBucket, Key }))),
@@ -74,13 +80,22 @@ describe('the embedded pipeline', () => {
     await collectEvents(stack, 1);
     const executions = stack.engine.list().length;
     const body = s3EventMessage(
-      { bucket: stack.config.inputBucket, key, size: 1, etag: put1.ETag!.replaceAll('"', ''), eventName: 'ObjectCreated:Put' },
+      {
+        bucket: stack.config.inputBucket,
+        key,
+        size: 1,
+        etag: put1.ETag!.replaceAll('"', ''),
+        eventName: 'ObjectCreated:Put',
+      },
       stack.config.region,
     );
 
     // Act
     await stack.sqs.send(
-      new SendMessageCommand({ QueueUrl: await resolveQueueUrl(stack.sqs, stack.config.ingestQueue), MessageBody: body }),
+      new SendMessageCommand({
+        QueueUrl: await resolveQueueUrl(stack.sqs, stack.config.ingestQueue),
+        MessageBody: body,
+      }),
     );
     const later = await drainEvents(stack);
 
@@ -116,7 +131,13 @@ describe('the embedded pipeline across a restart', () => {
     // Prepare
     const data = tempDataDir();
     const first = await startTestStack(data.dir, { workers: 1 });
-    await first.s3.send(new PutObjectCommand({ Bucket: first.config.inputBucket, Key: 'restart.png', Body: sample('receipt.png') }));
+    await first.s3.send(
+      new PutObjectCommand({
+        Bucket: first.config.inputBucket,
+        Key: 'restart.png',
+        Body: sample('receipt.png'),
+      }),
+    );
     await first.stop();
 
     // Act
@@ -128,6 +149,42 @@ describe('the embedded pipeline across a restart', () => {
       // Assess
       expect(events.map((e) => [e.type, e.source.key])).toEqual([['document.processed', 'restart.png']]);
       expect(rest).toHaveLength(0);
+    } finally {
+      await second.stop();
+      data.remove();
+    }
+  });
+
+  it('resumes an execution that a stop interrupted mid-run and publishes one event', async () => {
+    // Prepare: stop while the document's pages are being processed.
+    const data = tempDataDir();
+    const first = await startTestStack(data.dir, { workers: 1 });
+    await first.s3.send(
+      new PutObjectCommand({
+        Bucket: first.config.inputBucket,
+        Key: 'midrun.pdf',
+        Body: sample('letter.pdf'),
+      }),
+    );
+    for (let i = 0; i < 600 && first.engine.list().length === 0; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1500));
+    const interrupted = first.engine.list().map((record) => record.status);
+    await first.stop();
+
+    // Act
+    const second = await startTestStack(data.dir, { workers: 1 });
+    try {
+      const events = await collectEvents(second, 1);
+      const rest = await drainEvents(second);
+
+      // Assess
+      expect(interrupted).toEqual(['RUNNING']);
+      expect(events.map((e) => [e.type, e.source.key, e.pageCount])).toEqual([
+        ['document.processed', 'midrun.pdf', 2],
+      ]);
+      expect(rest).toHaveLength(0);
+      expect(second.engine.list().map((record) => record.status)).toEqual(['SUCCEEDED']);
     } finally {
       await second.stop();
       data.remove();
