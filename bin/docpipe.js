@@ -10,7 +10,11 @@ if (major < 24) {
 }
 // One-shot commands print their own progress; their logs default to warnings so the terminal shows
 // what a user asked for. The long-running service (`up`) logs at info. DOCPIPE_LOG_LEVEL wins.
-if (process.env.DOCPIPE_LOG_LEVEL === undefined && process.env.LOG_LEVEL === undefined && process.argv[2] !== 'up') {
+if (
+  process.env.DOCPIPE_LOG_LEVEL === undefined &&
+  process.env.LOG_LEVEL === undefined &&
+  process.argv[2] !== 'up'
+) {
   process.env.DOCPIPE_LOG_LEVEL = 'warn';
 }
 await import('../orchestration/cli.ts');

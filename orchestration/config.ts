@@ -38,7 +38,9 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
   const rawEndpoint = env.DOCPIPE_ENDPOINT ?? `http://127.0.0.1:${env.DOCPIPE_PORT ?? LOCAL_PORT}`;
   const endpoint = rawEndpoint === '' || rawEndpoint === 'aws' ? undefined : rawEndpoint;
   if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
-    throw new InvalidOptionError(`Expected an http(s) URL, '' or 'aws' for DOCPIPE_ENDPOINT but received '${rawEndpoint}'`);
+    throw new InvalidOptionError(
+      `Expected an http(s) URL, '' or 'aws' for DOCPIPE_ENDPOINT but received '${rawEndpoint}'`,
+    );
   }
   return {
     region: env.DOCPIPE_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',

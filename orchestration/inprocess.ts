@@ -31,7 +31,17 @@ export interface OcrOptions {
   onProgress?: (progress: OcrProgress) => void;
 }
 
-const KNOWN = ['name', 'dpi', 'maxPages', 'maxPixels', 'maxBytes', 'deskew', 'denoise', 'requireText', 'onProgress'];
+const KNOWN = [
+  'name',
+  'dpi',
+  'maxPages',
+  'maxPixels',
+  'maxBytes',
+  'deskew',
+  'denoise',
+  'requireText',
+  'onProgress',
+];
 
 const round = (value: number): number => Math.round(value * 10) / 10;
 const ms = (since: number): number => round(performance.now() - since);
@@ -81,7 +91,10 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
     },
     pages,
     models: store.models().map(({ name: model, version, sha256 }) => ({ name: model, version, sha256 })),
-    timings: { split: round(splitMs + pages.reduce((sum, p) => sum + (p.timings.split ?? 0), 0)), total: ms(started) },
+    timings: {
+      split: round(splitMs + pages.reduce((sum, p) => sum + (p.timings.split ?? 0), 0)),
+      total: ms(started),
+    },
     requireText: options.requireText ?? true,
   });
 }
@@ -100,7 +113,16 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
   let t = performance.now();
   const deskewed = flags.deskew
     ? await deskewPage(png)
-    : { png, width, height, angle: 0, orientation: 0 as const, confidence: 0, applied: false, reason: 'disabled' };
+    : {
+        png,
+        width,
+        height,
+        angle: 0,
+        orientation: 0 as const,
+        confidence: 0,
+        applied: false,
+        reason: 'disabled',
+      };
   const deskewMs = ms(t);
   png = deskewed.png;
   width = deskewed.width;
@@ -129,6 +151,12 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
     dpi: page.dpi,
     deskew,
     lines: recognized.lines,
-    timings: { split: flags.renderMs, deskew: deskewMs, denoise: denoiseMs, detect: detectMs, recognize: recognizeMs },
+    timings: {
+      split: flags.renderMs,
+      deskew: deskewMs,
+      denoise: denoiseMs,
+      detect: detectMs,
+      recognize: recognizeMs,
+    },
   };
 }

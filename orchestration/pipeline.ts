@@ -53,5 +53,8 @@ export function loadPipelineDefinition(options: DefinitionOptions = {}): AslDefi
 
 /** Replaces `${Name}` placeholders the way Step Functions definitionSubstitutions does. */
 export function substitute(definitionJson: string, substitutions: Record<string, string>): string {
-  return definitionJson.replace(/\$\{([A-Za-z0-9_]+)\}/g, (match, name: string) => substitutions[name] ?? match);
+  return definitionJson.replace(
+    /\$\{([A-Za-z0-9_]+)\}/g,
+    (match, name: string) => substitutions[name] ?? match,
+  );
 }

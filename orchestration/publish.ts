@@ -1,9 +1,14 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { AssembleOutput } from '../stages/assemble/handler.ts';
 import { exists, putJson, type SourceRef } from '../stages/shared/artifacts.ts';
 import { handlerContext } from '../stages/shared/aws.ts';
-import { defineHandler, parseFailureCause, type StageEventBase, type StageName } from '../stages/shared/handler-kit.ts';
-import type { AssembleOutput } from '../stages/assemble/handler.ts';
 import { TransientStorageError } from '../stages/shared/errors.ts';
+import {
+  defineHandler,
+  parseFailureCause,
+  type StageEventBase,
+  type StageName,
+} from '../stages/shared/handler-kit.ts';
 import { eventIdFor, type ResultEvent } from './events.ts';
 import { resolveQueueUrl } from './queues.ts';
 
@@ -26,7 +31,8 @@ export const handler = defineHandler<PublishEvent, { eventId: string; published:
   async (event, log) => {
     const { env, s3, sqs } = handlerContext();
     const started = event.startedAt === undefined ? undefined : Date.parse(event.startedAt);
-    const total = started === undefined || Number.isNaN(started) ? undefined : Math.max(0, Date.now() - started);
+    const total =
+      started === undefined || Number.isNaN(started) ? undefined : Math.max(0, Date.now() - started);
     const base = {
       schemaVersion: 1 as const,
       time: new Date().toISOString(),
@@ -49,7 +55,11 @@ export const handler = defineHandler<PublishEvent, { eventId: string; published:
       const cause = parseFailureCause(event.error?.Cause);
       message = {
         ...base,
-        eventId: eventIdFor('document.failed', event.documentId, `${event.executionName}\n${event.startedAt ?? ''}`),
+        eventId: eventIdFor(
+          'document.failed',
+          event.documentId,
+          `${event.executionName}\n${event.startedAt ?? ''}`,
+        ),
         type: 'document.failed',
         error: {
           code: event.error?.Error ?? 'InternalError',
@@ -75,10 +85,15 @@ export const handler = defineHandler<PublishEvent, { eventId: string; published:
         }),
       );
     } catch (error) {
-      throw new TransientStorageError(`sending ${message.type} failed: ${(error as Error).message}`, { cause: error });
+      throw new TransientStorageError(`sending ${message.type} failed: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     await putJson(s3, marker, message);
-    log.info({ eventId: message.eventId, type: message.type, code: message.error?.code }, 'result event published');
+    log.info(
+      { eventId: message.eventId, type: message.type, code: message.error?.code },
+      'result event published',
+    );
     return { eventId: message.eventId, published: true };
   },
 );

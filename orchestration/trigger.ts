@@ -97,8 +97,10 @@ export async function processIngestMessages(
         const documentId = documentIdFor(source);
         const result = await starter.start(executionNameFor(documentId), { documentId, source });
         results.push(result);
-        log.info({ document: documentId, key: source.key, execution: result.executionName, started: result.started },
-          result.started ? 'execution started' : 'duplicate notification: execution exists');
+        log.info(
+          { document: documentId, key: source.key, execution: result.executionName, started: result.started },
+          result.started ? 'execution started' : 'duplicate notification: execution exists',
+        );
       }
     } catch (error) {
       log.warn({ err: error }, 'ingest message failed');

@@ -27,7 +27,12 @@ export function registerOcr(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('-o, --output <dir>', 'write <name>.<txt|json|hocr> into this directory instead of printing')
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
-    .option('--max-pages <n>', 'refuse documents with more pages', parseInteger(1, 100_000), stageConfig.maxPages)
+    .option(
+      '--max-pages <n>',
+      'refuse documents with more pages',
+      parseInteger(1, 100_000),
+      stageConfig.maxPages,
+    )
     .option('--no-deskew', 'skip skew and orientation correction')
     .option('--no-denoise', 'skip background and speck removal')
     .option('--allow-empty', 'succeed with empty text instead of failing with NoTextFound', false)

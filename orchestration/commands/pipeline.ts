@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { Command } from 'commander';
 import { documentIdFor } from '../../stages/shared/artifacts.ts';
 import { clientConfig } from '../../stages/shared/aws.ts';
@@ -22,7 +22,8 @@ interface TargetOptions {
 
 function targetConfig(options: TargetOptions): PipelineConfig {
   const config = readPipelineConfig();
-  if (options.endpoint !== undefined) config.endpoint = options.endpoint === 'aws' ? undefined : options.endpoint;
+  if (options.endpoint !== undefined)
+    config.endpoint = options.endpoint === 'aws' ? undefined : options.endpoint;
   if (options.region !== undefined) config.region = options.region;
   return config;
 }
@@ -40,7 +41,12 @@ export async function submitFile(
   const upload = new Upload({ client: s3, params: { Bucket: config.inputBucket, Key: key, Body: body } });
   const out = await upload.done();
   const etag = (out.ETag ?? '').replaceAll('"', '');
-  const source = { bucket: config.inputBucket, key, etag, ...(out.VersionId ? { versionId: out.VersionId } : {}) };
+  const source = {
+    bucket: config.inputBucket,
+    key,
+    etag,
+    ...(out.VersionId ? { versionId: out.VersionId } : {}),
+  };
   return { bucket: config.inputBucket, key, etag, documentId: documentIdFor(source) };
 }
 
@@ -56,15 +62,21 @@ export async function waitForResultEvent(
 ): Promise<ResultEvent> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: config.resultsBucket, Prefix: `${documentId}/events/` }));
-    const newest = (listed.Contents ?? []).sort((a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0))[0];
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.resultsBucket, Prefix: `${documentId}/events/` }),
+    );
+    const newest = (listed.Contents ?? []).sort(
+      (a, b) => (b.LastModified?.getTime() ?? 0) - (a.LastModified?.getTime() ?? 0),
+    )[0];
     if (newest?.Key !== undefined) {
       const object = await s3.send(new GetObjectCommand({ Bucket: config.resultsBucket, Key: newest.Key }));
       return parseResultEvent(await object.Body!.transformToString());
     }
     await sleep(250);
   }
-  throw new InvalidOptionError(`no result event for document ${documentId} within ${Math.round(timeoutMs / 1000)} s`);
+  throw new InvalidOptionError(
+    `no result event for document ${documentId} within ${Math.round(timeoutMs / 1000)} s`,
+  );
 }
 
 async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
@@ -125,25 +137,34 @@ export function registerPipeline(program: Command): void {
     .option('--key <key>', 'object key (default: the file name)')
     .option('--wait', 'wait for the result event and print it', false)
     .option('--timeout <seconds>', 'how long --wait waits', parseInteger(1, 86_400), 900)
-    .option('--endpoint <url>', "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT or http://127.0.0.1:4566)")
+    .option(
+      '--endpoint <url>',
+      "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT or http://127.0.0.1:4566)",
+    )
     .option('--region <region>', 'AWS region')
-    .action(async (file: string, options: TargetOptions & { key?: string; wait: boolean; timeout: number }) => {
-      const config = targetConfig(options);
-      const s3 = new S3Client(clientConfig(config));
-      const submitted = await submitFile(s3, config, file, options.key);
-      process.stderr.write(`uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`);
-      if (options.wait) {
-        const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
-        process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-        process.exitCode = event.type === 'document.processed' ? EXIT.ok : EXIT.failed;
-      } else {
-        process.stdout.write(`${submitted.documentId}\n`);
-      }
-    });
+    .action(
+      async (file: string, options: TargetOptions & { key?: string; wait: boolean; timeout: number }) => {
+        const config = targetConfig(options);
+        const s3 = new S3Client(clientConfig(config));
+        const submitted = await submitFile(s3, config, file, options.key);
+        process.stderr.write(
+          `uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`,
+        );
+        if (options.wait) {
+          const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
+          process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+          process.exitCode = event.type === 'document.processed' ? EXIT.ok : EXIT.failed;
+        } else {
+          process.stdout.write(`${submitted.documentId}\n`);
+        }
+      },
+    );
 
   program
     .command('run')
-    .description('one shot: start the embedded stack, submit a file, wait for its result, print the text, stop')
+    .description(
+      'one shot: start the embedded stack, submit a file, wait for its result, print the text, stop',
+    )
     .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
@@ -151,9 +172,13 @@ export function registerPipeline(program: Command): void {
     .option('--json', 'print the result event as JSON instead of the text', false)
     .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
     .action(
-      async (file: string, options: { data?: string; port: number; workers?: number; json: boolean; timeout: number }) => {
+      async (
+        file: string,
+        options: { data?: string; port: number; workers?: number; json: boolean; timeout: number },
+      ) => {
         const progress = progressWriter(true);
-        const temporary = options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
+        const temporary =
+          options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
         progress('starting the embedded stack...');
         const stack = await startLocalStack({
           port: options.port,
@@ -164,7 +189,12 @@ export function registerPipeline(program: Command): void {
           const started = performance.now();
           const submitted = await submitFile(stack.s3, stack.config, file);
           progress(`submitted ${file} as s3://${submitted.bucket}/${submitted.key}; processing...`);
-          const event = await waitForResultEvent(stack.s3, stack.config, submitted.documentId, options.timeout * 1000);
+          const event = await waitForResultEvent(
+            stack.s3,
+            stack.config,
+            submitted.documentId,
+            options.timeout * 1000,
+          );
           const seconds = ((performance.now() - started) / 1000).toFixed(2);
           if (event.type === 'document.failed') {
             progress(`failed after ${seconds} s`, true);
@@ -182,7 +212,9 @@ export function registerPipeline(program: Command): void {
           } else {
             process.stdout.write(`${await readText(stack.s3, event.result!.bucket, event.result!.text)}`);
             if (options.data !== undefined) {
-              process.stderr.write(`result: s3://${event.result!.bucket}/${event.result!.json} (data in ${stack.dataDir})\n`);
+              process.stderr.write(
+                `result: s3://${event.result!.bucket}/${event.result!.json} (data in ${stack.dataDir})\n`,
+              );
             }
           }
         } catch (error) {
@@ -213,11 +245,18 @@ export function registerPipeline(program: Command): void {
       });
       while (!stop) {
         const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: options.follow ? 5 : 1 }),
+          new ReceiveMessageCommand({
+            QueueUrl: queueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: options.follow ? 5 : 1,
+          }),
         );
         for (const message of Messages) {
           process.stdout.write(`${message.Body}\n`);
-          if (!options.keep) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }));
+          if (!options.keep)
+            await sqs.send(
+              new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }),
+            );
         }
         if (Messages.length === 0 && !options.follow) break;
       }

@@ -40,7 +40,11 @@ export class IngestConsumer {
           new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
         );
         if (Messages.length === 0) continue;
-        const batch = Messages.map((m) => ({ messageId: m.MessageId!, body: m.Body ?? '', receipt: m.ReceiptHandle! }));
+        const batch = Messages.map((m) => ({
+          messageId: m.MessageId!,
+          body: m.Body ?? '',
+          receipt: m.ReceiptHandle!,
+        }));
         const { batchItemFailures } = await processIngestMessages(batch, this.starter);
         const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
         const done = batch.filter((m) => !failed.has(m.messageId));

@@ -1,5 +1,5 @@
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
@@ -36,7 +36,11 @@ export function s3EventMessage(object: ObjectCreated, region: string, time = new
         s3: {
           s3SchemaVersion: '1.0',
           configurationId: 'docpipe-ingest',
-          bucket: { name: object.bucket, ownerIdentity: { principalId: 'docpipe-local' }, arn: `arn:aws:s3:::${object.bucket}` },
+          bucket: {
+            name: object.bucket,
+            ownerIdentity: { principalId: 'docpipe-local' },
+            arn: `arn:aws:s3:::${object.bucket}`,
+          },
           object: {
             key: encodeS3Key(object.key),
             size: object.size,
@@ -77,7 +81,8 @@ export class NotificationBridge {
   constructor(options: NotificationBridgeOptions) {
     this.options = options;
     if (existsSync(options.ledgerFile)) {
-      for (const line of readFileSync(options.ledgerFile, 'utf8').split('\n')) if (line) this.delivered.add(line);
+      for (const line of readFileSync(options.ledgerFile, 'utf8').split('\n'))
+        if (line) this.delivered.add(line);
     }
   }
 
@@ -91,7 +96,10 @@ export class NotificationBridge {
     let count = 0;
     do {
       const page = await this.options.s3.send(
-        new ListObjectsV2Command({ Bucket: this.options.bucket, ...(token ? { ContinuationToken: token } : {}) }),
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
       );
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
@@ -121,7 +129,12 @@ export class NotificationBridge {
     // the public spy API. clear()/reset() reject it, so it is registered again.
     this.options.server.spy
       .waitForMessage((message) => {
-        if (!this.stopped && message.service === 's3' && message.status === 'uploaded' && message.bucket === this.options.bucket) {
+        if (
+          !this.stopped &&
+          message.service === 's3' &&
+          message.status === 'uploaded' &&
+          message.bucket === this.options.bucket
+        ) {
           this.enqueue(message.key);
         }
         return false;
@@ -132,17 +145,16 @@ export class NotificationBridge {
   }
 
   private enqueue(key: string): void {
-    this.chain = this.chain.then(() => this.deliver(key)).catch((error) => this.log.error({ err: error, key }, 'notification failed'));
+    this.chain = this.chain
+      .then(() => this.deliver(key))
+      .catch((error) => this.log.error({ err: error, key }, 'notification failed'));
   }
 
   private async deliver(key: string): Promise<void> {
     const { s3, sqs, bucket, queue, region, ledgerFile } = this.options;
-    let head;
-    try {
-      head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    } catch {
-      return; // deleted again before we saw it: S3 would have notified, but there is nothing to process
-    }
+    // Deleted again before we saw it: S3 would have notified, but there is nothing to process.
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
+    if (head === undefined) return;
     const etag = (head.ETag ?? '').replaceAll('"', '');
     const line = ledgerLine(key, etag);
     if (this.delivered.has(line)) return;
@@ -154,7 +166,12 @@ export class NotificationBridge {
       ...(head.VersionId ? { versionId: head.VersionId } : {}),
       eventName: etag.includes('-') ? 'ObjectCreated:CompleteMultipartUpload' : 'ObjectCreated:Put',
     };
-    await sqs.send(new SendMessageCommand({ QueueUrl: await resolveQueueUrl(sqs, queue), MessageBody: s3EventMessage(object, region) }));
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: await resolveQueueUrl(sqs, queue),
+        MessageBody: s3EventMessage(object, region),
+      }),
+    );
     this.delivered.add(line);
     appendFileSync(ledgerFile, `${line}\n`);
     this.log.debug({ key, etag }, 'S3 event delivered');

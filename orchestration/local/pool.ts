@@ -83,7 +83,8 @@ export class WorkerPool {
     // timeout timer (and so the process) alive.
     const running = this.slots.flatMap((slot) => (slot.task === undefined ? [] : [slot.task]));
     for (const slot of this.slots) this.finish(slot);
-    for (const task of [...this.queue.splice(0), ...running]) task.reject(new WorkerCrashedError('the worker pool closed'));
+    for (const task of [...this.queue.splice(0), ...running])
+      task.reject(new WorkerCrashedError('the worker pool closed'));
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 

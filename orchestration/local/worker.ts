@@ -12,7 +12,9 @@ const handlers = new Map<FunctionName, Promise<Handler>>();
 function load(fn: FunctionName): Promise<Handler> {
   let handler = handlers.get(fn);
   if (handler === undefined) {
-    handler = import(new URL(FUNCTION_MODULES[fn], import.meta.url).href).then((m: { handler: Handler }) => m.handler);
+    handler = import(new URL(FUNCTION_MODULES[fn], import.meta.url).href).then(
+      (m: { handler: Handler }) => m.handler,
+    );
     handlers.set(fn, handler);
   }
   return handler;

@@ -82,9 +82,12 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
   const pages = [...input.pages].sort((a, b) => a.number - b.number);
   pages.forEach((page, i) => {
     if (page.number !== i + 1) {
-      throw new InvalidOptionError(`Expected pages numbered 1..${pages.length} but page ${i + 1} is missing`, {
-        details: { parameter: 'pages', numbers: pages.map((p) => p.number) },
-      });
+      throw new InvalidOptionError(
+        `Expected pages numbered 1..${pages.length} but page ${i + 1} is missing`,
+        {
+          details: { parameter: 'pages', numbers: pages.map((p) => p.number) },
+        },
+      );
     }
   });
 
@@ -109,9 +112,12 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
   });
 
   if (requireText && pageResults.every((page) => page.lines.length === 0)) {
-    throw new NoTextFoundError(`No text was found on any of the ${pageResults.length} page(s) of ${source.name}`, {
-      details: { pageCount: pageResults.length },
-    });
+    throw new NoTextFoundError(
+      `No text was found on any of the ${pageResults.length} page(s) of ${source.name}`,
+      {
+        details: { pageCount: pageResults.length },
+      },
+    );
   }
 
   const timings: StageTimings & { total?: number } = { ...input.timings };

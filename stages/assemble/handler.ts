@@ -1,9 +1,9 @@
-import type { SplitOutput } from '../split/handler.ts';
 import { getJson, putBytes, putJson, resultKey, type S3Ref, type SourceRef } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
 import { getModelStore } from '../shared/model-store.ts';
 import type { PageDone } from '../shared/page-state.ts';
+import type { SplitOutput } from '../split/handler.ts';
 import { assembleDocument, type PageOutcome } from './core.ts';
 import { renderHocr } from './render.ts';
 
@@ -39,7 +39,10 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       .map(({ name, version, sha256 }) => ({ name, version, sha256 })),
     timings: { split: event.split.timings.split },
   });
-  const ref = (ext: 'json' | 'txt' | 'hocr'): S3Ref => ({ bucket: env.resultsBucket, key: resultKey(event.documentId, ext) });
+  const ref = (ext: 'json' | 'txt' | 'hocr'): S3Ref => ({
+    bucket: env.resultsBucket,
+    key: resultKey(event.documentId, ext),
+  });
   await Promise.all([
     putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
     putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),
@@ -49,7 +52,14 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
   log.info({ pages: result.pageCount, chars: result.text.length }, 'assembled');
   return {
     pageCount: result.pageCount,
-    location: { bucket: env.resultsBucket, json: ref('json').key, text: ref('txt').key, hocr: ref('hocr').key },
-    timings: Object.fromEntries(Object.entries(result.timings).filter((e): e is [string, number] => e[1] !== undefined)),
+    location: {
+      bucket: env.resultsBucket,
+      json: ref('json').key,
+      text: ref('txt').key,
+      hocr: ref('hocr').key,
+    },
+    timings: Object.fromEntries(
+      Object.entries(result.timings).filter((e): e is [string, number] => e[1] !== undefined),
+    ),
   };
 });

@@ -28,7 +28,10 @@ function bbox(quad: Quad): string {
 }
 
 const escapeXml = (text: string): string =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 
 /** hOCR 1.2 (the format Tesseract writes), so existing hOCR tools (hocr-pdf, hocrjs) read it. */
 export function renderHocr(result: DocumentResult): string {

@@ -15,5 +15,9 @@ export const handler = defineHandler<PageState, PageState>('denoise', async (eve
   const started = performance.now();
   const { png } = await denoisePage(await getBytes(s3, event.image));
   await putBytes(s3, imageRef, png, 'image/png');
-  return { ...event, image: imageRef, timings: { ...event.timings, denoise: Math.round(performance.now() - started) } };
+  return {
+    ...event,
+    image: imageRef,
+    timings: { ...event.timings, denoise: Math.round(performance.now() - started) },
+  };
 });

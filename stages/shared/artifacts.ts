@@ -15,7 +15,13 @@ export interface SourceRef extends S3Ref {
   size?: number;
 }
 
-export type PageArtifact = 'page.png' | 'deskew.png' | 'deskew.json' | 'denoise.png' | 'detect.json' | 'recognize.json';
+export type PageArtifact =
+  | 'page.png'
+  | 'deskew.png'
+  | 'deskew.json'
+  | 'denoise.png'
+  | 'detect.json'
+  | 'recognize.json';
 
 /**
  * Stable id of one object version: the same upload always maps to the same documentId, so artifact
@@ -24,7 +30,10 @@ export type PageArtifact = 'page.png' | 'deskew.png' | 'deskew.json' | 'denoise.
  */
 export function documentIdFor(source: SourceRef): string {
   const version = source.versionId ?? source.etag ?? '';
-  return createHash('sha256').update(`${source.bucket}\n${source.key}\n${version}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${source.bucket}\n${source.key}\n${version}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 export function pageKey(documentId: string, page: number, artifact: PageArtifact): string {
@@ -50,13 +59,19 @@ function mapS3Error(error: unknown, action: string, ref: S3Ref): Error {
   const e = error as S3ErrorShape;
   const status = e.$metadata?.httpStatusCode;
   if (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404) {
-    return new ArtifactMissingError(`s3://${ref.bucket}/${ref.key} does not exist`, { cause: error, details: { ...ref } });
+    return new ArtifactMissingError(`s3://${ref.bucket}/${ref.key} does not exist`, {
+      cause: error,
+      details: { ...ref },
+    });
   }
   if (status === undefined || status >= 500 || status === 429 || e.$retryable !== undefined) {
-    return new TransientStorageError(`${action} s3://${ref.bucket}/${ref.key} failed: ${String((error as Error).message)}`, {
-      cause: error,
-      details: { ...ref, status },
-    });
+    return new TransientStorageError(
+      `${action} s3://${ref.bucket}/${ref.key} failed: ${String((error as Error).message)}`,
+      {
+        cause: error,
+        details: { ...ref, status },
+      },
+    );
   }
   return error instanceof Error ? error : new Error(String(error));
 }
@@ -74,9 +89,16 @@ export async function getJson<T>(s3: S3Client, ref: S3Ref): Promise<T> {
   return JSON.parse((await getBytes(s3, ref)).toString('utf8')) as T;
 }
 
-export async function putBytes(s3: S3Client, ref: S3Ref, body: Buffer | string, contentType: string): Promise<S3Ref> {
+export async function putBytes(
+  s3: S3Client,
+  ref: S3Ref,
+  body: Buffer | string,
+  contentType: string,
+): Promise<S3Ref> {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: ref.bucket, Key: ref.key, Body: body, ContentType: contentType }),
+    );
     return { bucket: ref.bucket, key: ref.key };
   } catch (error) {
     throw mapS3Error(error, 'PutObject', ref);

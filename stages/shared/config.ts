@@ -27,9 +27,12 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
-    throw new InvalidOptionError(`Expected a positive integer for environment variable ${name} but received '${raw}'`, {
-      details: { parameter: name },
-    });
+    throw new InvalidOptionError(
+      `Expected a positive integer for environment variable ${name} but received '${raw}'`,
+      {
+        details: { parameter: name },
+      },
+    );
   }
   return value;
 }

@@ -25,8 +25,20 @@ export abstract class DocpipeError extends Error {
     return this.name;
   }
 
-  toJSON(): { name: string; code: string; message: string; retryable: boolean; details: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  toJSON(): {
+    name: string;
+    code: string;
+    message: string;
+    retryable: boolean;
+    details: Record<string, unknown>;
+  } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
   }
 }
 
@@ -125,7 +137,12 @@ export class InternalError extends DocpipeError {
   readonly retryable = false;
 }
 
-export const RETRYABLE_ERROR_NAMES = ['ModelUnavailable', 'TransientStorage', 'WorkerCrashed', 'StageTimeout'] as const;
+export const RETRYABLE_ERROR_NAMES = [
+  'ModelUnavailable',
+  'TransientStorage',
+  'WorkerCrashed',
+  'StageTimeout',
+] as const;
 
 export function isDocpipeError(error: unknown): error is DocpipeError {
   return error instanceof DocpipeError;

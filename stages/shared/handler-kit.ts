@@ -44,7 +44,8 @@ export function parseFailureCause(cause: unknown): Partial<FailureEnvelope> & { 
   let text = typeof cause === 'string' ? cause : JSON.stringify(cause ?? '');
   try {
     const outer = JSON.parse(text) as { errorMessage?: unknown };
-    if (outer && typeof outer === 'object' && typeof outer.errorMessage === 'string') text = outer.errorMessage;
+    if (outer && typeof outer === 'object' && typeof outer.errorMessage === 'string')
+      text = outer.errorMessage;
   } catch {
     // Not JSON: a plain message from the engine (States.Timeout etc.).
   }

@@ -92,4 +92,6 @@ export interface ModelRef {
 }
 
 /** Wall-clock milliseconds spent in each stage (for a page, or summed for a document). */
-export type StageTimings = Partial<Record<'split' | 'deskew' | 'denoise' | 'detect' | 'recognize' | 'assemble', number>>;
+export type StageTimings = Partial<
+  Record<'split' | 'deskew' | 'denoise' | 'detect' | 'recognize' | 'assemble', number>
+>;

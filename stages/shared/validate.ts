@@ -2,18 +2,24 @@ import { InvalidOptionError } from './errors.ts';
 
 /** Builds the message sharp uses: which parameter, what was expected, what was received. */
 export function invalidParameter(name: string, expected: string, actual: unknown): InvalidOptionError {
-  const received = typeof actual === 'string' ? `'${actual}'` : JSON.stringify(actual) ?? String(actual);
-  return new InvalidOptionError(`Expected ${expected} for ${name} but received ${received} of type ${typeof actual}`, {
-    details: { parameter: name, expected },
-  });
+  const received = typeof actual === 'string' ? `'${actual}'` : (JSON.stringify(actual) ?? String(actual));
+  return new InvalidOptionError(
+    `Expected ${expected} for ${name} but received ${received} of type ${typeof actual}`,
+    {
+      details: { parameter: name, expected },
+    },
+  );
 }
 
 export function rejectUnknownKeys(where: string, options: object, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      throw new InvalidOptionError(`Unknown option '${key}' for ${where}; known options: ${known.join(', ')}`, {
-        details: { parameter: key },
-      });
+      throw new InvalidOptionError(
+        `Unknown option '${key}' for ${where}; known options: ${known.join(', ')}`,
+        {
+          details: { parameter: key },
+        },
+      );
     }
   }
 }

@@ -37,7 +37,11 @@ describe('assembleDocument', () => {
     const { documentResult } = schemaValidators();
 
     // Act
-    const result = assembleDocument({ source, models, pages: [page(1, ['Hello world']), page(2, ['Second page'])] });
+    const result = assembleDocument({
+      source,
+      models,
+      pages: [page(1, ['Hello world']), page(2, ['Second page'])],
+    });
 
     // Assess
     expect(documentResult(result)).toBe(true);
@@ -94,7 +98,9 @@ describe('renderers', () => {
     const hocr = renderHocr(result);
 
     // Assess
-    expect(hocr).toContain("<span class='ocrx_word' id='word_1_1_2' title='bbox 10 20 110 50; x_wconf 95'>&amp;</span>");
+    expect(hocr).toContain(
+      "<span class='ocrx_word' id='word_1_1_2' title='bbox 10 20 110 50; x_wconf 95'>&amp;</span>",
+    );
     expect(hocr).toContain('&lt;chips&gt;');
     expect(hocr).not.toContain('<chips>');
   });

@@ -1,4 +1,4 @@
-import { s3EventMessage, encodeS3Key } from '../../orchestration/local/notifications.ts';
+import { encodeS3Key, s3EventMessage } from '../../orchestration/local/notifications.ts';
 import {
   decodeS3Key,
   type ExecutionStarter,
@@ -69,7 +69,9 @@ describe('processIngestMessages', () => {
     await processIngestMessages([{ messageId: '1', body: created('a.pdf') }], starter);
 
     // Assess
-    expect(starter.names).toEqual([executionNameFor(documentIdFor({ bucket: 'in', key: 'a.pdf', etag: 'abc' }))]);
+    expect(starter.names).toEqual([
+      executionNameFor(documentIdFor({ bucket: 'in', key: 'a.pdf', etag: 'abc' })),
+    ]);
   });
 
   it('starts nothing new for a duplicated notification', async () => {

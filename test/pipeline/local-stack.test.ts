@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { resolveQueueUrl } from '../../orchestration/queues.ts';
-import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { s3EventMessage } from '../../orchestration/local/notifications.ts';
+import type { LocalStack } from '../../orchestration/local/stack.ts';
+import { resolveQueueUrl } from '../../orchestration/queues.ts';
 import { pageKey } from '../../stages/shared/artifacts.ts';
+import { cer } from '../bench/metrics.ts';
 import { collectEvents, drainEvents, startTestStack, tempDataDir } from '../support/local-stack.ts';
 import { schemaValidators } from '../support/schemas.ts';
-import { normalizedCer } from '../support/text.ts';
 
 const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url));
 const groundTruth = (name: string) =>
@@ -50,7 +50,9 @@ describe('the embedded pipeline', () => {
       const result = await stack.s3.send(
         new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.text }),
       );
-      expect(normalizedCer(await result.Body!.transformToString(), groundTruth(gt))).toBeLessThan(0.05);
+      expect(cer(await result.Body!.transformToString(), groundTruth(gt), { normalize: true })).toBeLessThan(
+        0.05,
+      );
     },
   );
 

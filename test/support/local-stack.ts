@@ -17,7 +17,11 @@ export function startTestStack(dataDir: string, options: LocalStackOptions = {})
 }
 
 /** Consumes result events from the results queue until `count` arrived or the time is up. */
-export async function collectEvents(stack: LocalStack, count: number, timeoutMs = 120_000): Promise<ResultEvent[]> {
+export async function collectEvents(
+  stack: LocalStack,
+  count: number,
+  timeoutMs = 120_000,
+): Promise<ResultEvent[]> {
   const url = await resolveQueueUrl(stack.sqs, stack.config.resultsQueue);
   const events: ResultEvent[] = [];
   const deadline = Date.now() + timeoutMs;
@@ -27,7 +31,9 @@ export async function collectEvents(stack: LocalStack, count: number, timeoutMs 
     );
     for (const message of Messages) {
       events.push(parseResultEvent(message.Body!));
-      await stack.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle! }));
+      await stack.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.ReceiptHandle! }),
+      );
     }
   }
   return events;
