@@ -84,6 +84,19 @@ describe('recognizeText', () => {
     expect(first.box[0][0]).toBeGreaterThan(first.box[2][0]);
   });
 
+  test('classifies every line once a sampled line looks turned', async () => {
+    // Prepare: only the widest line is sampled; the page is turned as a whole.
+    const png = (await page()).turned;
+    const detection = await detect(png);
+
+    // Act
+    const result = await recognizeText(png, detection, { classifySample: 1 });
+
+    // Assess
+    expect(result.lines.map((l) => l.text).sort()).toEqual([...LINES].sort());
+    expect(result.lines.every((l) => l.rotated180 === true)).toBe(true);
+  });
+
   test('rejects an out-of-range option, naming it', async () => {
     // Prepare
     const { png } = await page();
