@@ -856,7 +856,8 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const datasets = values.datasets ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
+  const datasets =
+    values.datasets ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
   const noBaselines = values['no-baselines'] === true;
   const tools = await findTools(!noBaselines);
   const pipeline = await loadPipeline();

@@ -54,7 +54,9 @@ try {
   const stageMs: Record<string, number[]> = {};
   let edits: EditCount = { edits: 0, length: 0 };
   for (const event of events) {
-    for (const [stage, ms] of Object.entries(event.timings ?? {})) (stageMs[stage] ??= []).push(ms);
+    for (const [stage, ms] of Object.entries(event.timings ?? {})) {
+      stageMs[stage] = [...(stageMs[stage] ?? []), ms];
+    }
     if (event.type !== 'document.processed') continue;
     const index = Number(/page-(\d+)/.exec(event.source.key)![1]);
     const text = await stack.s3
