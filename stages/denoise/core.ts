@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { ARTIFACT_PNG, decodeRaw, type Gray, histogram, otsuThreshold, toGray } from '../deskew/raster.ts';
 import { logger } from '../shared/logger.ts';
 import type { DenoiseResult } from '../shared/types.ts';
-import { booleanOption, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
+import { booleanOption, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
 import { closing, divideByBackground, removeSmallComponents, strokeWidth, upsample } from './filters.ts';
 
 export interface DenoiseOptions {
@@ -47,8 +47,6 @@ const STAIN_LIMIT = 0.45;
 const BACKGROUND_FLOOR = 0.5;
 
 export function resolveDenoiseOptions(options: DenoiseOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null)
-    throw invalidParameter('options', 'an object', options);
   rejectUnknownKeys('denoisePage', options, KNOWN);
   return {
     strength: options.strength === undefined ? 1 : numberIn('strength', options.strength, 0, 1),

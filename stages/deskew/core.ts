@@ -8,7 +8,7 @@ import { classifyLines } from '../recognize/core.ts';
 import { logger } from '../shared/logger.ts';
 import type { ModelStore } from '../shared/model-store.ts';
 import type { DeskewResult, Orientation, TextRegion } from '../shared/types.ts';
-import { booleanOption, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
+import { booleanOption, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
 import {
   classifierPieces,
   lineAxisFromRegions,
@@ -74,8 +74,6 @@ const MIN_FLIP_MARGIN = 0.25;
 const ORIENTATION_LINES = 8;
 
 export function resolveDeskewOptions(options: DeskewOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null)
-    throw invalidParameter('options', 'an object', options);
   rejectUnknownKeys('deskewPage', options, KNOWN);
   const maxAngle = options.maxAngle === undefined ? 45 : numberIn('maxAngle', options.maxAngle, 0, 45);
   const minAngle = options.minAngle === undefined ? 0.05 : numberIn('minAngle', options.minAngle, 0, 45);

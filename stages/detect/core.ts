@@ -17,7 +17,7 @@ import {
 import { logger } from '../shared/logger.ts';
 import { getModelStore, type ModelStore } from '../shared/model-store.ts';
 import type { DetectResult, Point, Quad, TextRegion } from '../shared/types.ts';
-import { integerIn, invalidParameter, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
+import { integerIn, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
 
 export interface DetectOptions {
   /**
@@ -67,8 +67,6 @@ const KNOWN = ['maxSide', 'threshold', 'boxThreshold', 'unclipRatio', 'minSize',
 
 /** Validates and fills in detection options; throws InvalidOption naming the parameter. */
 export function resolveDetectOptions(options: DetectOptions = {}): DbOptions & { maxSide: number | 'auto' } {
-  if (typeof options !== 'object' || options === null)
-    throw invalidParameter('options', 'an object', options);
   rejectUnknownKeys('detectText', options, KNOWN);
   const maxSide = options.maxSide ?? 'auto';
   if (maxSide !== 'auto') integerIn('maxSide', maxSide, 64, 8192);

@@ -83,8 +83,6 @@ const REC_HEIGHT = 48;
 const CLS_WIDTH = 192;
 
 export function resolveRecognizeOptions(options: RecognizeOptions = {}): ResolvedOptions {
-  if (typeof options !== 'object' || options === null)
-    throw invalidParameter('options', 'an object', options);
   rejectUnknownKeys('recognizeText', options, KNOWN);
   return {
     classify: options.classify === undefined ? true : booleanOption('classify', options.classify),

@@ -97,8 +97,6 @@ export class ModelStore {
   private dictPromise: Promise<readonly string[]> | undefined;
 
   constructor(options: ModelStoreOptions) {
-    if (typeof options !== 'object' || options === null)
-      throw invalidParameter('options', 'an object', options);
     rejectUnknownKeys('ModelStore', options, [
       'source',
       'cacheDir',

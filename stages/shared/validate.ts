@@ -11,7 +11,11 @@ export function invalidParameter(name: string, expected: string, actual: unknown
   );
 }
 
-export function rejectUnknownKeys(where: string, options: object, known: readonly string[]): void {
+/** Options must be a plain object whose keys are all known: a typo fails at once, by name. */
+export function rejectUnknownKeys(where: string, options: unknown, known: readonly string[]): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw invalidParameter(`the options of ${where}`, 'an object', options);
+  }
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
       throw new InvalidOptionError(

@@ -6,7 +6,13 @@ import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { resolveQueueUrl } from '../../orchestration/queues.ts';
 import { pageKey } from '../../stages/shared/artifacts.ts';
 import { cer } from '../bench/metrics.ts';
-import { collectEvents, drainEvents, startTestStack, tempDataDir } from '../support/local-stack.ts';
+import {
+  collectEvents,
+  drainEvents,
+  startTestStack,
+  tempDataDir,
+  useSharedStack,
+} from '../support/local-stack.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 const sample = (name: string) => readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url));
@@ -14,20 +20,13 @@ const groundTruth = (name: string) =>
   readFileSync(new URL(`../../fixtures/samples/${name}`, import.meta.url), 'utf8');
 
 describe('the embedded pipeline', () => {
-  const data = tempDataDir();
+  const shared = useSharedStack();
+  const { put } = shared;
   let stack: LocalStack;
 
-  beforeAll(async () => {
-    stack = await startTestStack(data.dir);
+  beforeAll(() => {
+    stack = shared.stack;
   });
-
-  afterAll(async () => {
-    await stack?.stop();
-    data.remove();
-  });
-
-  const put = (key: string, body: Buffer) =>
-    stack.s3.send(new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: key, Body: body }));
 
   it.each([
     ['letter.pdf', 'letter.gt.txt', 2],

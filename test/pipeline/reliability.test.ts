@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
-import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generatePage } from '../../fixtures/generate.ts';
 import { WorkerPool } from '../../orchestration/local/pool.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { documentIdFor } from '../../stages/shared/artifacts.ts';
 import { WorkerCrashedError } from '../../stages/shared/errors.ts';
-import { collectEvents, drainEvents, startTestStack, tempDataDir } from '../support/local-stack.ts';
+import { collectEvents, drainEvents, useSharedStack } from '../support/local-stack.ts';
 
 /** The expected code of every file in fixtures/bad, from the table in its README. */
 function badCorpus(): Array<{ file: string; code: string }> {
@@ -33,20 +33,13 @@ async function listKeys(stack: LocalStack, bucket: string): Promise<string[]> {
 }
 
 describe('the embedded pipeline under bad input and load', () => {
-  const data = tempDataDir();
+  const shared = useSharedStack();
+  const { put } = shared;
   let stack: LocalStack;
 
-  beforeAll(async () => {
-    stack = await startTestStack(data.dir);
+  beforeAll(() => {
+    stack = shared.stack;
   });
-
-  afterAll(async () => {
-    await stack?.stop();
-    data.remove();
-  });
-
-  const put = (key: string, body: Buffer) =>
-    stack.s3.send(new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: key, Body: body }));
 
   it('ends every file of the bad-input corpus, under awkward keys, in one document.failed event with its code', async () => {
     // Prepare: keys with spaces, '+', unicode and '../' as S3 allows them.

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, type PutObjectCommandOutput } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { parseResultEvent, type ResultEvent } from '../../orchestration/events.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../orchestration/local/stack.ts';
@@ -14,6 +15,36 @@ export function tempDataDir(): { dir: string; remove: () => void } {
 /** A stack on a free port with retries that do not wait: what every pipeline test starts from. */
 export function startTestStack(dataDir: string, options: LocalStackOptions = {}): Promise<LocalStack> {
   return startLocalStack({ port: 0, dataDir, workers: 2, retryIntervalMs: 0, ...options });
+}
+
+export interface SharedStack {
+  readonly stack: LocalStack;
+  /** A plain PutObject into the input bucket: what any S3 client does. */
+  put(key: string, body: Buffer): Promise<PutObjectCommandOutput>;
+}
+
+/** One stack for a describe block: started before its tests, stopped and removed after them. */
+export function useSharedStack(options: LocalStackOptions = {}): SharedStack {
+  const data = tempDataDir();
+  let started: LocalStack | undefined;
+  const current = (): LocalStack => {
+    if (started === undefined) throw new Error('the shared stack is used outside its describe block');
+    return started;
+  };
+  beforeAll(async () => {
+    started = await startTestStack(data.dir, options);
+  });
+  afterAll(async () => {
+    await started?.stop();
+    data.remove();
+  });
+  return {
+    get stack() {
+      return current();
+    },
+    put: (key, body) =>
+      current().s3.send(new PutObjectCommand({ Bucket: current().config.inputBucket, Key: key, Body: body })),
+  };
 }
 
 /** Consumes result events from the results queue until `count` arrived or the time is up. */
