@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { Upload } from '@aws-sdk/lib-storage';
+import sharp from 'sharp';
 import { s3EventMessage } from '../../orchestration/local/notifications.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { resolveQueueUrl } from '../../orchestration/queues.ts';
@@ -54,6 +56,29 @@ describe('the embedded pipeline', () => {
       );
     },
   );
+
+  it('processes a document sent as a multipart upload', async () => {
+    // Prepare: an uncompressed A4 TIFF (over 8 MB) goes up in 5 MB parts.
+    const page = await sharp(sample('receipt.png'))
+      .greyscale()
+      .resize({ width: 2480, height: 3508, fit: 'contain', background: 'white' });
+    const body = await page.tiff({ compression: 'none' }).toBuffer();
+    const upload = new Upload({
+      client: stack.s3,
+      partSize: 5 * 1024 * 1024,
+      params: { Bucket: stack.config.inputBucket, Key: 'multipart/big.tiff', Body: body },
+    });
+
+    // Act
+    const out = await upload.done();
+    const events = await collectEvents(stack, 1);
+
+    // Assess
+    expect(out.ETag).toMatch(/-\d+"?$/);
+    expect(events.map((e) => [e.type, e.source.key, e.pageCount])).toEqual([
+      ['document.processed', 'multipart/big.tiff', 1],
+    ]);
+  });
 
   it('writes every stage artifact of every page under the document prefix', async () => {
     // Prepare
