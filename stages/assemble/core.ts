@@ -27,13 +27,7 @@ export interface DocumentSource {
   versionId?: string;
 }
 
-export interface PageResult {
-  number: number;
-  width: number;
-  height: number;
-  dpi: number;
-  deskew: DeskewInfo;
-  lines: RecognizedLine[];
+export interface PageResult extends Omit<PageOutcome, 'timings'> {
   text: string;
   warnings: PageWarning[];
   timings: StageTimings & { total?: number };

@@ -70,16 +70,7 @@ export function upsample(small: Gray, factor: number, width: number, height: num
     out.set(data);
     return out;
   }
-  const x0 = new Int32Array(width);
-  const x1 = new Int32Array(width);
-  const fx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) / factor - 0.5));
-    const i = Math.min(sw - 1, Math.floor(u));
-    x0[x] = i;
-    x1[x] = Math.min(sw - 1, i + 1);
-    fx[x] = u - i;
-  }
+  const { x0, x1, fx } = bilinearColumns(width, sw, factor);
   for (let y = 0; y < height; y++) {
     const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
     const j = Math.min(sh - 1, Math.floor(v));
@@ -116,16 +107,7 @@ export function divideByBackground(
   const inv = new Float32Array(bg.length);
   for (let i = 0; i < bg.length; i++) inv[i] = 255 / (bg[i]! || 1);
   const out = new Uint8Array(width * height);
-  const x0 = new Int32Array(width);
-  const x1 = new Int32Array(width);
-  const fx = new Float32Array(width);
-  for (let x = 0; x < width; x++) {
-    const u = Math.min(sw - 1, Math.max(0, (x + 0.5) / factor - 0.5));
-    const i = Math.min(sw - 1, Math.floor(u));
-    x0[x] = i;
-    x1[x] = Math.min(sw - 1, i + 1);
-    fx[x] = u - i;
-  }
+  const { x0, x1, fx } = bilinearColumns(width, sw, factor);
   const rowInv = new Float32Array(sw);
   for (let y = 0; y < height; y++) {
     const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
@@ -316,3 +298,18 @@ function isolated(
 
 /** Gray level below which a pixel is visibly not paper. */
 const VISIBLE = 224;
+
+/** For each output column, the two grid columns it lies between and its weight (pixel centres aligned). */
+function bilinearColumns(width: number, gridWidth: number, factor: number) {
+  const x0 = new Int32Array(width);
+  const x1 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const u = Math.min(gridWidth - 1, Math.max(0, (x + 0.5) / factor - 0.5));
+    const i = Math.min(gridWidth - 1, Math.floor(u));
+    x0[x] = i;
+    x1[x] = Math.min(gridWidth - 1, i + 1);
+    fx[x] = u - i;
+  }
+  return { x0, x1, fx };
+}
