@@ -16,6 +16,8 @@ export interface PublishEvent extends StageEventBase {
   type: ResultEvent['type'];
   executionName: string;
   startedAt?: string;
+  /** Failed runs of one execution (redrives) each publish their own document.failed event. */
+  redriveCount?: number;
   source: SourceRef;
   result?: AssembleOutput;
   /** Step Functions' Catch output: { Error, Cause }. */
@@ -58,7 +60,7 @@ export const handler = defineHandler<PublishEvent, { eventId: string; published:
         eventId: eventIdFor(
           'document.failed',
           event.documentId,
-          `${event.executionName}\n${event.startedAt ?? ''}`,
+          `${event.executionName}\n${event.redriveCount ?? 0}`,
         ),
         type: 'document.failed',
         error: {

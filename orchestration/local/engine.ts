@@ -198,6 +198,8 @@ export class LocalEngine implements ExecutionStarter {
           Name: record.name,
           Input: record.input as never,
           StartTime: record.startDate,
+          // As on AWS: how many times this execution was redriven (a failure event per run).
+          RedriveCount: record.redriveCount,
         },
       },
     });
