@@ -26,6 +26,7 @@ import {
   numberIn,
   rejectUnknownKeys,
 } from '../shared/validate.ts';
+import { correctConfusions } from './confusions.ts';
 
 export interface RecognizeOptions {
   /** Run the 0/180 line classifier and read upside-down lines turned. Default true. */
@@ -52,6 +53,11 @@ export interface RecognizeOptions {
   minShortConfidence?: number;
   /** Read stacks of sideways characters (serial numbers up a margin) as one vertical line. Default true. */
   verticalText?: boolean;
+  /**
+   * Map a lone confusable digit inside a word to its letter ('als0' -> 'also') and a lone
+   * confusable letter inside a number to its digit ('2O24' -> '2024'); see confusions.ts. Default true.
+   */
+  correctConfusions?: boolean;
 }
 
 export interface RecognizeDeps {
@@ -67,6 +73,7 @@ interface ResolvedOptions {
   minConfidence: number;
   minShortConfidence: number;
   verticalText: boolean;
+  correctConfusions: boolean;
 }
 
 const KNOWN = [
@@ -78,6 +85,7 @@ const KNOWN = [
   'minConfidence',
   'minShortConfidence',
   'verticalText',
+  'correctConfusions',
 ] as const;
 const REC_HEIGHT = 48;
 const CLS_WIDTH = 192;
@@ -105,6 +113,10 @@ export function resolveRecognizeOptions(options: RecognizeOptions = {}): Resolve
         : numberIn('minShortConfidence', options.minShortConfidence, 0, 1),
     verticalText:
       options.verticalText === undefined ? true : booleanOption('verticalText', options.verticalText),
+    correctConfusions:
+      options.correctConfusions === undefined
+        ? true
+        : booleanOption('correctConfusions', options.correctConfusions),
   };
 }
 
@@ -552,13 +564,16 @@ export function normaliseText(text: string): string {
   );
 }
 
-/** Splits a decoded line into words with boxes along the line's quad. */
-function toWords(line: DecodedLine, box: Quad): RecognizedWord[] {
+/**
+ * Splits a decoded line into words with boxes along the line's quad. `fix` rewrites a word's text
+ * (confusion repair); its box and confidence stay those of the characters read.
+ */
+function toWords(line: DecodedLine, box: Quad, fix: (text: string) => string): RecognizedWord[] {
   const words: RecognizedWord[] = [];
   let current: DecodedChar[] = [];
   const flush = (): void => {
     if (current.length === 0) return;
-    const text = normaliseText(current.map((c) => c.char).join(''));
+    const text = fix(normaliseText(current.map((c) => c.char).join('')));
     if (text.length > 0) {
       const s0 = Math.max(0, current[0]!.x0 - 0.5 * (current[0]!.x1 - current[0]!.x0));
       const s1 = Math.min(1, current.at(-1)!.x1 + 0.5 * (current.at(-1)!.x1 - current.at(-1)!.x0));
@@ -643,15 +658,21 @@ export async function recognizeText(
       return { reading: other, box: turnQuad(box), rotated: true };
     return { reading: upright, box, rotated: false };
   });
+  const fix = opts.correctConfusions ? correctConfusions : (text: string): string => text;
   const toLine = (k: number): RecognizedLine | undefined => {
     const { reading, box, rotated } = readings[k]!;
-    const text = normaliseText(reading.text);
+    const text = fix(normaliseText(reading.text));
     if (text.length === 0 || reading.confidence < opts.minConfidence) return undefined;
     // One or two characters read with middling confidence are mostly specks, stamps, ticks and
     // handwriting strokes (on the FUNSD dev half, 4 of 5 such lines matched no word).
     if ([...text.replace(/\s/gu, '')].length <= 2 && reading.confidence < opts.minShortConfidence)
       return undefined;
-    const line: RecognizedLine = { text, confidence: reading.confidence, box, words: toWords(reading, box) };
+    const line: RecognizedLine = {
+      text,
+      confidence: reading.confidence,
+      box,
+      words: toWords(reading, box, fix),
+    };
     if (rotated) line.rotated180 = true;
     return line;
   };

@@ -109,6 +109,18 @@ describe('recognizeText', () => {
     await expect(reading).rejects.toThrow(/minConfidence/);
   });
 
+  test('rejects a confusion-repair switch that is not a boolean, naming it', async () => {
+    // Prepare
+    const { png } = await page();
+    const options = { correctConfusions: 'yes' } as unknown as { correctConfusions: boolean };
+
+    // Act
+    const reading = recognizeText(png, { width: 1, height: 1, regions: [] }, options);
+
+    // Assess
+    await expect(reading).rejects.toThrow(/correctConfusions/);
+  });
+
   test('returns no lines for a page without regions', async () => {
     // Prepare
     const { png } = await page();
