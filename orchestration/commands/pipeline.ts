@@ -111,7 +111,7 @@ export function registerPipeline(program: Command): void {
     .description('start the whole pipeline on this machine (embedded S3/SQS + Step Functions + warm workers)')
     .option('--port <n>', 'S3/SQS endpoint port', parseInteger(0, 65535), 4566)
     .option('--data <dir>', 'data directory that survives restarts', '.docpipe')
-    .option('--workers <n>', 'warm worker threads (default: one per core)', parseInteger(1, 64))
+    .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--max-concurrency <n>', 'pages of one document processed at once', parseInteger(0, 1000))
     .action(async (options: { port: number; data: string; workers?: number; maxConcurrency?: number }) => {
       const stack = await startLocalStack({
@@ -168,7 +168,7 @@ export function registerPipeline(program: Command): void {
     .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
-    .option('--workers <n>', 'warm worker threads (default: one per core)', parseInteger(1, 64))
+    .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--json', 'print the result event as JSON instead of the text', false)
     .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
     .action(

@@ -1,5 +1,5 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { StageTimeoutError, WorkerCrashedError } from '../../stages/shared/errors.ts';
 import { logger } from '../../stages/shared/logger.ts';
 import { integerIn } from '../../stages/shared/validate.ts';
@@ -7,11 +7,11 @@ import type { FunctionName } from '../pipeline.ts';
 import type { InvokeRequest, InvokeResponse } from './worker.ts';
 
 export interface PoolOptions {
-  /** Worker threads, each a warm function container (default: one per core). */
+  /** Worker processes, each a warm function container (default: one per core). */
   size?: number;
   /** Environment the handlers read (endpoint, buckets, model store). */
   env: Record<string, string>;
-  /** Per-invocation timeout, ms, by function (default 300 s). A stuck worker is terminated. */
+  /** Per-invocation timeout, ms, by function (default 300 s). A stuck worker is killed. */
   timeoutMs?: Partial<Record<FunctionName, number>>;
 }
 
@@ -24,13 +24,13 @@ interface Task {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: ChildProcess;
   task: Task | undefined;
   timer: NodeJS.Timeout | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 300_000;
-const WORKER_URL = new URL('./worker.ts', import.meta.url);
+const WORKER_PATH = new URL('./worker.ts', import.meta.url);
 
 /** A remote error keeps its name: that is what the workflow's Retry/Catch match. */
 function remoteError(error: { name: string; message: string }): Error {
@@ -40,7 +40,7 @@ function remoteError(error: { name: string; message: string }): Error {
 }
 
 /**
- * Runs function invocations on warm worker threads so the main event loop never does image work.
+ * Runs function invocations in warm worker processes so the main event loop never does image work.
  * A worker that dies or times out is replaced; its task fails with WorkerCrashed / StageTimeout,
  * which the workflow retries.
  */
@@ -69,11 +69,11 @@ export class WorkerPool {
     });
   }
 
-  /** Terminates one busy worker (tests use it to prove crashes are retried). */
+  /** Kills one busy worker (tests use it to prove crashes are retried). */
   async crashOne(): Promise<boolean> {
     const slot = this.slots.find((s) => s.task !== undefined);
     if (slot === undefined) return false;
-    await slot.worker.terminate();
+    await kill(slot.worker);
     return true;
   }
 
@@ -85,13 +85,16 @@ export class WorkerPool {
     for (const slot of this.slots) this.finish(slot);
     for (const task of [...this.queue.splice(0), ...running])
       task.reject(new WorkerCrashedError('the worker pool closed'));
-    await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(this.slots.map((slot) => kill(slot.worker)));
   }
 
   private spawn(): Slot {
     const threads = Math.max(1, Math.floor(availableParallelism() / this.size));
-    const worker = new Worker(WORKER_URL, {
+    const worker = fork(WORKER_PATH, [], {
       env: { ...process.env, DOCPIPE_ORT_THREADS: String(threads), ...this.env },
+      // Structured clone keeps Buffers and typed arrays intact across the channel.
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const slot: Slot = { worker, task: undefined, timer: undefined };
     worker.on('message', (response: InvokeResponse) => {
@@ -103,17 +106,21 @@ export class WorkerPool {
       this.dispatch();
     });
     worker.on('error', (error) => this.log.error({ err: error }, 'worker error'));
-    worker.on('exit', (code) => {
+    worker.on('exit', (code, signal) => {
       const task = slot.task;
       this.finish(slot);
       if (this.closed) return;
-      this.log.warn({ code, fn: task?.fn }, 'worker exited: replacing it');
-      task?.reject(new WorkerCrashedError(`the worker running ${task.fn} exited with code ${code}`));
+      this.log.warn({ code, signal, fn: task?.fn }, 'worker exited: replacing it');
+      task?.reject(
+        new WorkerCrashedError(`the worker running ${task.fn} exited (${signal ?? `code ${code}`})`),
+      );
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots[index] = this.spawn();
       this.dispatch();
     });
+    // Idle workers must not keep a CLI process alive; the service keeps itself alive.
     worker.unref();
+    worker.channel?.unref();
     return slot;
   }
 
@@ -133,11 +140,20 @@ export class WorkerPool {
       slot.timer = setTimeout(() => {
         slot.task = undefined;
         task.reject(new StageTimeoutError(`${task.fn} took longer than ${timeout} ms`));
-        // A stuck native call cannot be interrupted: the thread is replaced (see 'exit').
-        void slot.worker.terminate();
+        // A stuck native call cannot be interrupted: the process is killed and replaced (see 'exit').
+        void kill(slot.worker);
       }, timeout);
       const request: InvokeRequest = { id: task.id, fn: task.fn, event: task.event };
-      slot.worker.postMessage(request);
+      slot.worker.send(request);
     }
   }
+}
+
+/** SIGKILL and wait for the exit: a stuck native call cannot be interrupted any other way. */
+function kill(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    worker.once('exit', () => resolve());
+    worker.kill('SIGKILL');
+  });
 }

@@ -21,7 +21,7 @@ export interface LocalStackOptions {
   port?: number;
   /** Where everything persists: objects, queues, executions. Default `.docpipe` in the working directory. */
   dataDir?: string;
-  /** Warm worker threads (default: one per core). */
+  /** Warm worker processes (default: one per core). */
   workers?: number;
   /** Pages of one document processed at once (the Map state's MaxConcurrency). */
   maxConcurrency?: number;

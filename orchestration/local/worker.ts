@@ -1,10 +1,10 @@
-import { parentPort } from 'node:worker_threads';
 import type { FunctionName } from '../pipeline.ts';
 import { FUNCTION_MODULES } from './functions.ts';
 
 /**
- * A warm "container": handler modules are imported once and keep their ONNX sessions loaded for
- * every later invocation, like a warm Lambda execution environment.
+ * A warm "container": a child process whose handler modules are imported once and keep their ONNX
+ * sessions loaded for every later invocation, like a warm Lambda execution environment. A process,
+ * not a thread: a native crash (or a kill) here never takes the service down with it.
  */
 type Handler = (event: unknown) => Promise<unknown>;
 const handlers = new Map<FunctionName, Promise<Handler>>();
@@ -30,7 +30,7 @@ export type InvokeResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: { name: string; message: string } };
 
-parentPort!.on('message', async (request: InvokeRequest) => {
+process.on('message', async (request: InvokeRequest) => {
   let response: InvokeResponse;
   try {
     const handler = await load(request.fn);
@@ -39,5 +39,8 @@ parentPort!.on('message', async (request: InvokeRequest) => {
     const e = error instanceof Error ? error : new Error(String(error));
     response = { id: request.id, ok: false, error: { name: e.name, message: e.message } };
   }
-  parentPort!.postMessage(response);
+  process.send!(response);
 });
+
+// The pool went away (stop, crash): nothing is left to serve.
+process.on('disconnect', () => process.exit(0));
