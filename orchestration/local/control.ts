@@ -57,6 +57,17 @@ export async function startControlServer(
     }
     return arn.slice(executionPrefix.length);
   };
+  /** The fields ListExecutions and DescribeExecution share. */
+  const summary = (r: ExecutionRecord) => ({
+    executionArn: r.arn,
+    stateMachineArn: engine.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: seconds(r.startDate),
+    stopDate: seconds(r.stopDate),
+    redriveCount: r.redriveCount,
+    redriveDate: seconds(r.redriveDate),
+  });
   const recordOf = (arn: unknown): ExecutionRecord => {
     const record = engine.describe(nameOf(arn));
     if (record === undefined)
@@ -103,16 +114,7 @@ export async function startControlServer(
         .filter((r) => body.redriveFilter !== 'NOT_REDRIVEN' || r.redriveCount === 0);
       const page = all.slice(offset, offset + max);
       return {
-        executions: page.map((r) => ({
-          executionArn: r.arn,
-          stateMachineArn: engine.stateMachineArn,
-          name: r.name,
-          status: r.status,
-          startDate: seconds(r.startDate),
-          stopDate: seconds(r.stopDate),
-          redriveCount: r.redriveCount,
-          redriveDate: seconds(r.redriveDate),
-        })),
+        executions: page.map(summary),
         ...(offset + max < all.length ? { nextToken: String(offset + max) } : {}),
       };
     },
@@ -120,18 +122,11 @@ export async function startControlServer(
       const r = recordOf(body.executionArn);
       const redrive = redrivable(r);
       return {
-        executionArn: r.arn,
-        stateMachineArn: engine.stateMachineArn,
-        name: r.name,
-        status: r.status,
-        startDate: seconds(r.startDate),
-        stopDate: seconds(r.stopDate),
+        ...summary(r),
         input: JSON.stringify(r.input),
         ...(r.output === undefined ? {} : { output: JSON.stringify(r.output) }),
         ...(r.error === undefined ? {} : { error: r.error }),
         ...(r.cause === undefined ? {} : { cause: r.cause }),
-        redriveCount: r.redriveCount,
-        redriveDate: seconds(r.redriveDate),
         redriveStatus: redrive.ok ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
         ...(redrive.reason === undefined ? {} : { redriveStatusReason: redrive.reason }),
       };

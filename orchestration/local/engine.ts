@@ -147,12 +147,6 @@ export class LocalEngine implements ExecutionStarter {
       .sort((a, b) => a.startDate.localeCompare(b.startDate));
   }
 
-  /** Resolves when the named execution is no longer running. */
-  async wait(name: string): Promise<ExecutionRecord | undefined> {
-    await this.running.get(name);
-    return this.read(name);
-  }
-
   /** Resolves when nothing is running. */
   async idle(): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);

@@ -72,11 +72,7 @@ export function upsample(small: Gray, factor: number, width: number, height: num
   }
   const { x0, x1, fx } = bilinearColumns(width, sw, factor);
   for (let y = 0; y < height; y++) {
-    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
-    const j = Math.min(sh - 1, Math.floor(v));
-    const fy = v - j;
-    const r0 = j * sw;
-    const r1 = Math.min(sh - 1, j + 1) * sw;
+    const { r0, r1, fy } = bilinearRow(y, sw, sh, factor);
     const row = y * width;
     for (let x = 0; x < width; x++) {
       const a = x0[x]!;
@@ -110,11 +106,7 @@ export function divideByBackground(
   const { x0, x1, fx } = bilinearColumns(width, sw, factor);
   const rowInv = new Float32Array(sw);
   for (let y = 0; y < height; y++) {
-    const v = Math.min(sh - 1, Math.max(0, (y + 0.5) / factor - 0.5));
-    const j = Math.min(sh - 1, Math.floor(v));
-    const fy = v - j;
-    const r0 = j * sw;
-    const r1 = Math.min(sh - 1, j + 1) * sw;
+    const { r0, r1, fy } = bilinearRow(y, sw, sh, factor);
     for (let k = 0; k < sw; k++) rowInv[k] = inv[r0 + k]! + (inv[r1 + k]! - inv[r0 + k]!) * fy;
     const row = y * width;
     if (lut === undefined) {
@@ -312,4 +304,11 @@ function bilinearColumns(width: number, gridWidth: number, factor: number) {
     fx[x] = u - i;
   }
   return { x0, x1, fx };
+}
+
+/** For one output row, the offsets of the two grid rows it lies between and its weight. */
+function bilinearRow(y: number, gridWidth: number, gridHeight: number, factor: number) {
+  const v = Math.min(gridHeight - 1, Math.max(0, (y + 0.5) / factor - 0.5));
+  const j = Math.min(gridHeight - 1, Math.floor(v));
+  return { r0: j * gridWidth, r1: Math.min(gridHeight - 1, j + 1) * gridWidth, fy: v - j };
 }

@@ -137,13 +137,6 @@ export class InternalError extends DocpipeError {
   readonly retryable = false;
 }
 
-export const RETRYABLE_ERROR_NAMES = [
-  'ModelUnavailable',
-  'TransientStorage',
-  'WorkerCrashed',
-  'StageTimeout',
-] as const;
-
 export function isDocpipeError(error: unknown): error is DocpipeError {
   return error instanceof DocpipeError;
 }
