@@ -99,7 +99,7 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
       dpi: page.dpi,
       deskew: page.deskew,
       lines,
-      text: lines.map((line) => line.text).join('\n'),
+      text: pageText(lines),
       warnings,
       timings: { ...page.timings, total: round(total) },
     };
@@ -136,4 +136,36 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
 
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
+}
+
+function verticalSpan(line: RecognizedLine): [number, number] {
+  const ys = line.box.map((p) => p[1]);
+  return [Math.min(...ys), Math.max(...ys)];
+}
+
+function leftEdge(line: RecognizedLine): number {
+  return Math.min(...line.box.map((p) => p[0]));
+}
+
+/**
+ * Lines in reading order become text: a region that continues the previous one on the same visual
+ * row (receipts and forms leave wide gaps that the detector splits into several regions) joins it
+ * with a space, everything else starts a new line.
+ */
+export function pageText(lines: readonly RecognizedLine[]): string {
+  let text = '';
+  lines.forEach((line, i) => {
+    const previous = lines[i - 1];
+    if (previous === undefined) {
+      text = line.text;
+      return;
+    }
+    const [top, bottom] = verticalSpan(line);
+    const [prevTop, prevBottom] = verticalSpan(previous);
+    const overlap = Math.min(bottom, prevBottom) - Math.max(top, prevTop);
+    const sameRow =
+      overlap > 0.5 * Math.min(bottom - top, prevBottom - prevTop) && leftEdge(line) > leftEdge(previous);
+    text += `${sameRow ? ' ' : '\n'}${line.text}`;
+  });
+  return text;
 }

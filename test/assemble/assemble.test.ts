@@ -1,7 +1,7 @@
-import { assembleDocument, type PageOutcome } from '../../stages/assemble/core.ts';
+import { assembleDocument, type PageOutcome, pageText } from '../../stages/assemble/core.ts';
 import { renderHocr, renderResult } from '../../stages/assemble/render.ts';
 import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
-import type { Quad } from '../../stages/shared/types.ts';
+import type { Quad, RecognizedLine } from '../../stages/shared/types.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 const box: Quad = [
@@ -87,6 +87,34 @@ describe('assembleDocument', () => {
 
     // Assess
     expect(act).toThrow(InvalidOptionError);
+  });
+});
+
+describe('pageText', () => {
+  const at = (text: string, x: number, y: number, h = 30): RecognizedLine => ({
+    text,
+    confidence: 0.9,
+    box: [
+      [x, y],
+      [x + 100, y],
+      [x + 100, y + h],
+      [x, y + h],
+    ],
+    words: [],
+  });
+
+  it('joins regions on the same visual row with a space', () => {
+    expect(pageText([at('TOTAL', 10, 100), at('42.50', 400, 104)])).toBe('TOTAL 42.50');
+  });
+
+  it('starts a new line for the next row', () => {
+    expect(pageText([at('first', 10, 100), at('second', 10, 140)])).toBe('first\nsecond');
+  });
+
+  it('starts a new line when reading order moves back to the left on the same band (next column block)', () => {
+    expect(pageText([at('right column', 400, 100), at('left again', 10, 102)])).toBe(
+      'right column\nleft again',
+    );
   });
 });
 
