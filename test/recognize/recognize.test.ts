@@ -231,6 +231,7 @@ describe('restoreSpaces', () => {
       strongFactor: 1.5,
       closingFactor: 1.5,
       narrowLetterFactor: 1.3,
+      spaceProbability: 1,
     });
 
     // Assess
@@ -289,6 +290,26 @@ describe('restoreSpaces', () => {
     expect(wide.text).toBe('summa ries');
   });
 
+  test('puts a space where the recogniser hesitated over one, across a narrow ink gap', () => {
+    // Prepare: 'BOOKTA' with 1-column gaps everywhere; the model gave a space 0.3 after the K.
+    const decoded = line('BOOKTA');
+    decoded.chars[3]!.spaceAfter = 0.3;
+    decoded.chars[1]!.spaceAfter = 0.01;
+    const profile = ink([
+      [9, 10],
+      [19, 20],
+      [29, 30],
+      [39, 40],
+      [49, 50],
+    ]);
+
+    // Act
+    const restored = restoreSpaces(decoded, profile);
+
+    // Assess
+    expect(restored.text).toBe('BOOK TA');
+  });
+
   test('never splits a number at its decimal point', () => {
     // Prepare
     const decoded = line('12.50');
@@ -296,6 +317,8 @@ describe('restoreSpaces', () => {
       [13, 27],
       [33, 40],
     ]);
+
+    decoded.chars[2]!.spaceAfter = 0.5;
 
     // Act
     const restored = restoreSpaces(decoded, profile);
