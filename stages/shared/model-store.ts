@@ -8,6 +8,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as ort from 'onnxruntime-node';
 import { clientConfig, readHandlerEnv } from './aws.ts';
 import { InvalidOptionError, ModelUnavailableError } from './errors.ts';
+import { fuseHardSwish } from './graph-rewrite.ts';
 import { logger } from './logger.ts';
 import type { ModelRef } from './types.ts';
 import { integerIn, invalidParameter, rejectUnknownKeys } from './validate.ts';
@@ -211,8 +212,11 @@ export class ModelStore {
     const started = performance.now();
     const { bytes, cached } = await this.verified(name);
     let session: ort.InferenceSession;
+    let fused = 0;
     try {
-      session = await ort.InferenceSession.create(bytes, {
+      const rewritten = fuseHardSwish(bytes);
+      fused = rewritten.fused;
+      session = await ort.InferenceSession.create(rewritten.bytes, {
         intraOpNumThreads: this.threads,
         // Our graphs are sequential chains: one inter-op thread avoids oversubscribing the cores.
         interOpNumThreads: 1,
@@ -234,6 +238,7 @@ export class ModelStore {
         ms: Math.round(performance.now() - started),
         source: this.location(this.entry(name)),
         cached,
+        fusedActivations: fused,
       },
       'model loaded',
     );
