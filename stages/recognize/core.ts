@@ -27,6 +27,7 @@ import {
   rejectUnknownKeys,
 } from '../shared/validate.ts';
 import { correctConfusions } from './confusions.ts';
+import { applyLexicon, englishLexicon } from './lexicon.ts';
 
 export interface RecognizeOptions {
   /** Run the 0/180 line classifier and read upside-down lines turned. Default true. */
@@ -58,6 +59,12 @@ export interface RecognizeOptions {
    * confusable letter inside a number to its digit ('2O24' -> '2024'); see confusions.ts. Default true.
    */
   correctConfusions?: boolean;
+  /**
+   * Check words against an English word list: take out restored spaces that split a word, and swap
+   * an unsure character for the model's runner-up when that makes a non-word a word (lexicon.ts).
+   * Default true.
+   */
+  lexicon?: boolean;
 }
 
 export interface RecognizeDeps {
@@ -74,6 +81,7 @@ interface ResolvedOptions {
   minShortConfidence: number;
   verticalText: boolean;
   correctConfusions: boolean;
+  lexicon: boolean;
 }
 
 const KNOWN = [
@@ -86,6 +94,7 @@ const KNOWN = [
   'minShortConfidence',
   'verticalText',
   'correctConfusions',
+  'lexicon',
 ] as const;
 const REC_HEIGHT = 48;
 const CLS_WIDTH = 192;
@@ -118,6 +127,7 @@ export function resolveRecognizeOptions(options: RecognizeOptions = {}): Resolve
       options.correctConfusions === undefined
         ? true
         : booleanOption('correctConfusions', options.correctConfusions),
+    lexicon: options.lexicon === undefined ? true : booleanOption('lexicon', options.lexicon),
   };
 }
 
@@ -138,6 +148,9 @@ export interface DecodedChar {
   restored?: boolean;
   /** Highest probability the recogniser gave a space between this character and the next. */
   spaceAfter?: number;
+  /** The runner-up character where this one peaked, and its probability. */
+  alt?: string;
+  altProb?: number;
 }
 
 export interface DecodedLine {
@@ -297,11 +310,12 @@ async function sampledUpsideDown(
  */
 export async function recognizeLines(
   crops: readonly RawImage[],
-  options: { batchSize?: number; restoreSpaces?: boolean } = {},
+  options: { batchSize?: number; restoreSpaces?: boolean; lexicon?: boolean } = {},
   deps: RecognizeDeps = {},
 ): Promise<DecodedLine[]> {
   const batchSize = options.batchSize ?? 1;
   const restore = options.restoreSpaces ?? true;
+  const lexicon = (options.lexicon ?? true) ? englishLexicon() : undefined;
   const models = deps.models ?? getModelStore();
   const prepared = await Promise.all(
     crops.map(async (c) => {
@@ -337,7 +351,8 @@ export async function recognizeLines(
     ids.forEach((id, slot) => {
       const crop = prepared[id]!;
       const decoded = ctcDecode(probs, slot, steps, numClasses, classes, batchWidth / steps, crop.width);
-      results[id] = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
+      const spaced = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
+      results[id] = lexicon ? applyLexicon(spaced, lexicon, summarise) : spaced;
     });
   }
   return results;
@@ -363,18 +378,32 @@ function ctcDecode(
   for (let t = 0; t < usable; t++) {
     const base = (slot * steps + t) * numClasses;
     const spaceProb = probs[base + spaceClass]!;
-    let best = 0;
-    let bestProb = probs[base]!;
+    // The two likeliest characters (blank aside): the runner-up feeds the lexicon check.
+    let first = 0;
+    let firstProb = -1;
+    let second = 0;
+    let secondProb = -1;
     for (let k = 1; k < numClasses; k++) {
       const p = probs[base + k]!;
-      if (p > bestProb) {
-        bestProb = p;
-        best = k;
+      if (p > firstProb) {
+        second = first;
+        secondProb = firstProb;
+        first = k;
+        firstProb = p;
+      } else if (p > secondProb) {
+        second = k;
+        secondProb = p;
       }
     }
+    const best = firstProb > probs[base]! ? first : 0;
+    const bestProb = firstProb;
     if (best !== 0 && best === previous && current) {
       current.x1 = Math.min(1, ((t + 1) * stride) / cropWidth);
-      if (bestProb > current.prob) current.prob = bestProb;
+      if (bestProb > current.prob) {
+        current.prob = bestProb;
+        current.alt = classes[second] ?? '';
+        current.altProb = secondProb;
+      }
     } else if (best !== 0) {
       const last = chars[chars.length - 1];
       if (last) last.spaceAfter = spaceSince;
@@ -382,6 +411,8 @@ function ctcDecode(
       current = {
         char: classes[best] ?? '',
         prob: bestProb,
+        alt: classes[second] ?? '',
+        altProb: secondProb,
         x0: (t * stride) / cropWidth,
         x1: Math.min(1, ((t + 1) * stride) / cropWidth),
       };
@@ -685,7 +716,7 @@ export async function recognizeText(
   });
   const decoded = await recognizeLines(
     candidates,
-    { batchSize: opts.batchSize, restoreSpaces: opts.restoreSpaces },
+    { batchSize: opts.batchSize, restoreSpaces: opts.restoreSpaces, lexicon: opts.lexicon },
     { models },
   );
 

@@ -1,0 +1,111 @@
+import type { DecodedChar, DecodedLine } from '../../stages/recognize/core.ts';
+import { applyLexicon, englishLexicon, Lexicon } from '../../stages/recognize/lexicon.ts';
+
+const words = new Lexicon(['simplified', 'tax', 'invoice', 'client', 'total', 'world', 'the']);
+
+function summarise(chars: DecodedChar[]): DecodedLine {
+  return { text: chars.map((c) => c.char).join(''), confidence: 0.9, chars };
+}
+
+/** A decoded line; `|` marks a space put back from an ink gap, `_` one the model emitted. */
+function line(text: string, tweak: Record<number, Partial<DecodedChar>> = {}): DecodedLine {
+  const chars = [...text].map((char, i): DecodedChar => {
+    const base: DecodedChar = { char, prob: 0.99, x0: i / text.length, x1: (i + 1) / text.length };
+    if (char === '|') return { ...base, char: ' ', restored: true };
+    if (char === '_') return { ...base, char: ' ' };
+    return { ...base, ...tweak[i] };
+  });
+  return summarise(chars);
+}
+
+describe('applyLexicon', () => {
+  test('takes out a restored space that split a word in two', () => {
+    // Prepare
+    const decoded = line('SIMPL|IFIED TAX');
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('SIMPLIFIED TAX');
+  });
+
+  test('keeps a space the model emitted itself', () => {
+    // Prepare
+    const decoded = line('Wor_ld');
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('Wor ld');
+  });
+
+  test('keeps a restored space between two words', () => {
+    // Prepare: 'the' and 'world' are words on their own.
+    const decoded = line('the|world');
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('the world');
+  });
+
+  test("swaps an unsure character for the model's runner-up when that makes a word", () => {
+    // Prepare: 'Cliont' with the 'o' unsure and 'e' second.
+    const decoded = line('Cliont', { 3: { prob: 0.6, alt: 'e', altProb: 0.3 } });
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('Client');
+    expect(fixed.chars[3]).toMatchObject({ char: 'e', prob: 0.3, alt: 'o' });
+  });
+
+  test('matches the case of the word it corrects, digits included', () => {
+    // Prepare: 'T0TAL' with an unsure zero whose runner-up is a lower-case 'o'.
+    const decoded = line('T0TAL', { 1: { prob: 0.7, alt: 'o', altProb: 0.2 } });
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('TOTAL');
+  });
+
+  test('leaves a confident character alone even when its runner-up would make a word', () => {
+    // Prepare
+    const decoded = line('Cliont', { 3: { prob: 0.97, alt: 'e', altProb: 0.02 } });
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed).toBe(decoded);
+  });
+
+  test('leaves a name that no runner-up turns into a word', () => {
+    // Prepare
+    const decoded = line('Kenari', { 4: { prob: 0.5, alt: 'n', altProb: 0.4 } });
+
+    // Act
+    const fixed = applyLexicon(decoded, words, summarise);
+
+    // Assess
+    expect(fixed.text).toBe('Kenari');
+  });
+});
+
+describe('englishLexicon', () => {
+  test('knows common and inflected English words and not receipt codes', () => {
+    // Act
+    const lexicon = englishLexicon();
+
+    // Assess
+    expect(lexicon.size).toBeGreaterThan(50_000);
+    expect(['returnable', 'adjustments', 'Invoice'].every((w) => lexicon.has(w))).toBe(true);
+    expect(lexicon.has('gtg02')).toBe(false);
+  });
+});
