@@ -129,14 +129,12 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
   height = deskewed.height;
 
   t = performance.now();
-  if (flags.denoise) {
-    const cleaned = await denoisePage(png);
-    png = cleaned.png;
-  }
+  // Lines are found on the cleaned page and read from the deskewed one (see PageState.upright).
+  const cleaned = flags.denoise ? (await denoisePage(png)).png : png;
   const denoiseMs = ms(t);
 
   t = performance.now();
-  const detection = await detectText(png);
+  const detection = await detectText(cleaned);
   const detectMs = ms(t);
 
   t = performance.now();

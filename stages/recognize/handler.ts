@@ -25,7 +25,7 @@ export const handler = defineHandler<PageState, PageDone>('recognize', async (ev
   }
   const started = performance.now();
   const [png, detection, deskew] = await Promise.all([
-    getBytes(s3, event.image),
+    getBytes(s3, event.upright ?? event.image),
     getJson<DetectResult>(s3, event.detection),
     getJson<DeskewInfo & { width: number; height: number }>(s3, event.deskew),
   ]);
