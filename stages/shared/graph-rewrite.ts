@@ -4,8 +4,8 @@
  * paddle2onnx writes every hard-swish activation as four elementwise nodes,
  * `x * Clip(x + 3, 0, 6) / 6`, and onnxruntime runs them as four passes over the tensor (each
  * with an NCHWc reorder around it). `x * HardSigmoid(x; 1/6, 1/2)` is the same function in two
- * nodes, both in opset 6, so the graphs keep their opset. On the PP-OCRv4 recogniser this takes
- * 12% off each run (28 activations); the detector and classifier have the same pattern.
+ * nodes, both in opset 6, so the graphs keep their opset. Per run (median of interleaved runs,
+ * `npm run bench:models`): recogniser about -7%, detector -4%, line classifier -25%.
  *
  * The model store verifies the stored bytes against the manifest's sha256 first and rewrites the
  * verified graph in memory: the manifest still names the exact upstream file.
