@@ -259,9 +259,10 @@ async function upsideDownProbabilities(crops: readonly LineCrop[], models: Model
     const part = crops.slice(start, start + chunk);
     const input = new Float32Array(part.length * 3 * REC_HEIGHT * CLS_WIDTH);
     part.forEach((crop, i) => {
-      // A long line squeezed whole into 192 px is a smear the classifier calls either way (10% of
-      // lines wrong on generated letters, receipts and forms); its middle 384 columns squeezed 2x
-      // look like what it was trained on (5% wrong).
+      // A long line squeezed whole into 192 px is a smear the classifier calls either way; its
+      // middle 384 columns squeezed 2x look like what it was trained on. While tuning, this took
+      // the wrong calls on generated letters, receipts and forms from 10% to 5% of lines
+      // (`npm run bench:models` prints the current rates).
       const window =
         crop.width > CLS_WINDOW ? columns(crop, Math.floor((crop.width - CLS_WINDOW) / 2), CLS_WINDOW) : crop;
       fillSlot(input, i, CLS_WIDTH, window, Math.min(CLS_WIDTH, window.width));
@@ -279,7 +280,7 @@ async function upsideDownProbabilities(crops: readonly LineCrop[], models: Model
  * Upside-down probabilities, classifying the `sample` widest crops first (wide lines are the
  * classifier's surest calls) and the rest only when two of those (or the one) look turned: a page is
  * upright or turned as a whole far more often than line by line, the classifier costs ~5 ms a line
- * and it calls about one upright line in twenty turned.
+ * and it calls one upright line in twenty (receipts) to twelve (forms) turned.
  */
 async function sampledUpsideDown(
   crops: readonly LineCrop[],
