@@ -14,45 +14,18 @@ import sharp from 'sharp';
 import { type DetectOptions, detectText } from '../../stages/detect/core.ts';
 import { type RecognizeOptions, recognizeText } from '../../stages/recognize/core.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
+import {
+  addBags,
+  addEdits,
+  type BagCount,
+  bagCount,
+  bagScore,
+  charEdits,
+  type EditCount,
+  rate,
+} from './metrics.ts';
 
 const DATASETS = process.env.DOCPIPE_DATASETS ?? '/work/shared/datasets';
-
-export function normalise(text: string): string {
-  return text.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
-}
-
-export function editDistance(a: string, b: string): number {
-  const ac = [...a];
-  const bc = [...b];
-  let prev = new Uint32Array(bc.length + 1).map((_, j) => j);
-  let curr = new Uint32Array(bc.length + 1);
-  for (let i = 1; i <= ac.length; i++) {
-    curr[0] = i;
-    for (let j = 1; j <= bc.length; j++) {
-      const cost = ac[i - 1] === bc[j - 1] ? 0 : 1;
-      curr[j] = Math.min(prev[j]! + 1, curr[j - 1]! + 1, prev[j - 1]! + cost);
-    }
-    [prev, curr] = [curr, prev];
-  }
-  return prev[bc.length]!;
-}
-
-export function wordBag(
-  predicted: string,
-  truth: string,
-): { matched: number; predicted: number; truth: number } {
-  const count = (s: string): Map<string, number> => {
-    const m = new Map<string, number>();
-    for (const w of normalise(s).split(' ').filter(Boolean)) m.set(w, (m.get(w) ?? 0) + 1);
-    return m;
-  };
-  const p = count(predicted);
-  const t = count(truth);
-  let matched = 0;
-  for (const [w, n] of p) matched += Math.min(n, t.get(w) ?? 0);
-  const sum = (m: Map<string, number>): number => [...m.values()].reduce((s, n) => s + n, 0);
-  return { matched, predicted: sum(p), truth: sum(t) };
-}
 
 interface Sample {
   name: string;
@@ -170,11 +143,8 @@ async function main(): Promise<void> {
       console.log(`${setName}: no data`);
       continue;
     }
-    let edits = 0;
-    let chars = 0;
-    let matched = 0;
-    let predicted = 0;
-    let truthWords = 0;
+    let edits: EditCount = { edits: 0, length: 0 };
+    let bag: BagCount = { matched: 0, hypothesis: 0, reference: 0 };
     let seconds = 0;
     let detCpu = 0;
     let recCpu = 0;
@@ -203,24 +173,16 @@ async function main(): Promise<void> {
         console.log('---- truth');
         console.log(sample.truth);
       }
-      const p = normalise(text);
-      const t = normalise(sample.truth);
-      const e = editDistance(p, t);
-      const bag = wordBag(text, sample.truth);
-      edits += e;
-      chars += [...t].length;
-      matched += bag.matched;
-      predicted += bag.predicted;
-      truthWords += bag.truth;
-      const f1 = (2 * bag.matched) / Math.max(1, bag.predicted + bag.truth);
-      perPage.push({ name: sample.name, f1, cer: e / Math.max(1, [...t].length) });
+      const pageEdits = charEdits(text, sample.truth, { normalize: true });
+      const pageBag = bagCount(text, sample.truth);
+      edits = addEdits(edits, pageEdits);
+      bag = addBags(bag, pageBag);
+      perPage.push({ name: sample.name, f1: bagScore(pageBag).f1, cer: rate(pageEdits) });
     }
-    const precision = matched / Math.max(1, predicted);
-    const recall = matched / Math.max(1, truthWords);
-    const f1 = (2 * precision * recall) / Math.max(1e-9, precision + recall);
+    const { precision, recall, f1 } = bagScore(bag);
     const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
     console.log(
-      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(edits / chars)}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page wall, CPU ${(detCpu / samples.length).toFixed(3)} detect + ${(recCpu / samples.length).toFixed(3)} recognize s/page`,
+      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(rate(edits))}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page wall, CPU ${(detCpu / samples.length).toFixed(3)} detect + ${(recCpu / samples.length).toFixed(3)} recognize s/page`,
     );
     const worst = Number(values.worst);
     if (worst > 0) {
