@@ -129,7 +129,7 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
   height = deskewed.height;
 
   t = performance.now();
-  // Lines are found on the cleaned page and read from the deskewed one (see PageState.upright).
+  // Lines are found on the cleaned page and read from the deskewed one (see the recognize handler).
   const cleaned = flags.denoise ? (await denoisePage(png)).png : png;
   const denoiseMs = ms(t);
 

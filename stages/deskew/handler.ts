@@ -11,7 +11,7 @@ export const handler = defineHandler<PageState, PageState>('deskew', async (even
   const infoRef = { bucket: env.artifactsBucket, key: pageKey(event.documentId, event.page, 'deskew.json') };
   if ((await exists(s3, infoRef)) && (await exists(s3, imageRef))) {
     log.info('deskew artifacts exist: reusing them');
-    return { ...event, image: imageRef, upright: imageRef, deskew: infoRef };
+    return { ...event, image: imageRef, deskew: infoRef };
   }
   const started = performance.now();
   const { png, ...info } = await deskewPage(await getBytes(s3, event.image));
@@ -20,11 +20,5 @@ export const handler = defineHandler<PageState, PageState>('deskew', async (even
   await putJson(s3, infoRef, info);
   const ms = Math.round(performance.now() - started);
   log.info({ angle: info.angle, orientation: info.orientation, applied: info.applied }, 'deskewed');
-  return {
-    ...event,
-    image: imageRef,
-    upright: imageRef,
-    deskew: infoRef,
-    timings: { ...event.timings, deskew: ms },
-  };
+  return { ...event, image: imageRef, deskew: infoRef, timings: { ...event.timings, deskew: ms } };
 });

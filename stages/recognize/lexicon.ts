@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { DecodedChar, DecodedLine } from './core.ts';
+import type { DecodedChar } from './core.ts';
 
 const SIZES = [10, 20, 35, 40, 50, 55, 60, 70] as const;
 const LETTER = /\p{L}/u;
@@ -77,7 +77,7 @@ function lettersAfter(chars: readonly DecodedChar[], from: number): string | und
 }
 
 /** Takes out restored spaces that split one word in two. */
-function rejoin(chars: DecodedChar[], lexicon: Lexicon, rule: LexiconRule): DecodedChar[] {
+function rejoin(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule): DecodedChar[] {
   const out = [...chars];
   for (let i = 1; i < out.length - 1; i++) {
     if (out[i]!.char !== ' ' || !out[i]!.restored) continue;
@@ -102,7 +102,7 @@ function matchCase(alt: string, original: string, word: readonly DecodedChar[]):
 }
 
 /** Swaps unsure characters for their runner-up where that turns a non-word into a word. */
-function swap(chars: DecodedChar[], lexicon: Lexicon, rule: LexiconRule): DecodedChar[] {
+function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule): DecodedChar[] {
   const out = [...chars];
   let start = 0;
   while (start < out.length) {
@@ -146,14 +146,13 @@ function swap(chars: DecodedChar[], lexicon: Lexicon, rule: LexiconRule): Decode
   return out;
 }
 
-/** Applies both repairs to one decoded line; returns the line itself when nothing changed. */
+/** Applies both repairs to one decoded line's characters; returns the same array when nothing changed. */
 export function applyLexicon(
-  line: DecodedLine,
+  chars: readonly DecodedChar[],
   lexicon: Lexicon,
-  summarise: (chars: DecodedChar[]) => DecodedLine,
   rule: LexiconRule = DEFAULT_LEXICON_RULE,
-): DecodedLine {
-  const chars = swap(rejoin(line.chars, lexicon, rule), lexicon, rule);
-  const changed = chars.length !== line.chars.length || chars.some((c, i) => c !== line.chars[i]);
-  return changed ? summarise(chars) : line;
+): readonly DecodedChar[] {
+  const revised = swap(rejoin(chars, lexicon, rule), lexicon, rule);
+  const changed = revised.length !== chars.length || revised.some((c, i) => c !== chars[i]);
+  return changed ? revised : chars;
 }
