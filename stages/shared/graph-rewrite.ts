@@ -1,5 +1,7 @@
 /**
- * A load-time rewrite of the PaddleOCR ONNX graphs that onnxruntime's own optimiser does not make.
+ * Load-time rewrites of the PaddleOCR ONNX graphs that onnxruntime's own optimiser does not make:
+ * hard-swish as two nodes (`fuseHardSwish`) and constant scales and shifts folded into the
+ * convolutions beside them (`foldAffine`); `optimiseGraph` runs both.
  *
  * paddle2onnx writes every hard-swish activation as four elementwise nodes,
  * `x * Clip(x + 3, 0, 6) / 6`, and onnxruntime runs them as four passes over the tensor (each
@@ -122,4 +124,252 @@ export function fuseHardSwish(bytes: Uint8Array): RewriteResult {
     (node) => node.opType !== 'Constant' || (node.output ?? []).some((o) => used.has(o)),
   );
   return { bytes: onnx.ModelProto.encode(model).finish(), fused: replacement.size };
+}
+
+/** A float constant of the graph: a Constant node's value or an initializer. */
+interface FloatConstant {
+  dims: number[];
+  values: Float32Array;
+}
+
+function floatValues(tensor: Tensor | undefined | null): FloatConstant | undefined {
+  if (!tensor || tensor.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  const dims = (tensor.dims ?? []).map(Number);
+  const count = dims.reduce((n, d) => n * d, 1);
+  if (tensor.floatData && tensor.floatData.length === count) {
+    return { dims, values: Float32Array.from(tensor.floatData) };
+  }
+  const raw = tensor.rawData;
+  if (raw && raw.length === count * 4) {
+    // Copy: rawData may sit at an unaligned offset inside the model buffer.
+    return { dims, values: new Float32Array(Uint8Array.from(raw).buffer) };
+  }
+  return undefined;
+}
+
+function floatTensor(name: string, dims: readonly number[], values: Float32Array): Tensor {
+  return onnx.TensorProto.create({
+    name,
+    dims: [...dims],
+    dataType: onnx.TensorProto.DataType.FLOAT,
+    rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+  });
+}
+
+/**
+ * The per-channel values of a constant that a Mul or Add broadcasts over an NCHW tensor with
+ * `channels` channels: a scalar, or a shape like [C], [C,1,1] or [1,C,1,1]; undefined otherwise.
+ */
+function perChannel(constant: FloatConstant | undefined, channels: number): Float32Array | undefined {
+  if (!constant) return undefined;
+  const { dims, values } = constant;
+  if (values.length === 1) return new Float32Array(channels).fill(values[0]!);
+  if (values.length !== channels) return undefined;
+  // A [C] constant broadcasts over the last axis (W), not over channels.
+  if (dims.length < 3) return undefined;
+  const channelAxis = dims.length - 3;
+  return dims.every((d, i) => (i === channelAxis ? d === channels : d === 1)) ? values : undefined;
+}
+
+const intsAttr = (node: Node, name: string): number[] | undefined =>
+  node.attribute?.find((a) => a.name === name)?.ints?.map(Number);
+const intAttr = (node: Node, name: string): number | undefined => {
+  const attr = node.attribute?.find((a) => a.name === name);
+  return attr?.i === undefined || attr.i === null ? undefined : Number(attr.i);
+};
+
+export interface FoldResult {
+  /** The rewritten model, or the input bytes unchanged when nothing matched. */
+  bytes: Uint8Array;
+  /** Constant Mul and Add nodes folded into the weights of a neighbouring Conv. */
+  folded: number;
+}
+
+/**
+ * Folds constant per-channel scales and shifts into the convolutions next to them.
+ *
+ * PP-LCNetV3, the backbone of the PP-OCRv4 recogniser and detector, follows every convolution and
+ * every activation with a "learnable affine block", `x * s + b`, exported as a Mul and an Add with
+ * the constant first. onnxruntime's own Conv+Mul and Conv+Add fusions look for the constant as the
+ * second input and never fire, so each block costs two more passes over the tensor (and a layout
+ * reorder around them). Two exact rewrites:
+ *  - after a Conv: `Conv(x; W, B) * s + b` = `Conv(x; W*s, B*s + b)`;
+ *  - before a Conv with no padding: `Conv(x * s + b; W, B)` = `Conv(x; W*s, B + sum(W*b))`. With
+ *    padding the zero border would become `b`, so such Convs keep their affine input.
+ */
+export function foldAffine(bytes: Uint8Array): FoldResult {
+  const model = onnx.ModelProto.decode(bytes);
+  const graph = model.graph;
+  if (!graph?.node) return { bytes, folded: 0 };
+
+  const constants = new Map<string, FloatConstant | undefined>();
+  for (const init of graph.initializer ?? []) if (init.name) constants.set(init.name, floatValues(init));
+  for (const node of graph.node) {
+    if (node.opType === 'Constant' && node.output?.[0]) {
+      constants.set(node.output[0], floatValues(node.attribute?.find((a) => a.name === 'value')?.t));
+    }
+  }
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
+  const removed = new Set<Node>();
+  const live = (): Node[] => (graph.node ?? []).filter((n) => !removed.has(n));
+  const consumersOf = (name: string): Node[] => live().filter((n) => (n.input ?? []).includes(name));
+  // The constant operand and the tensor operand of a binary node, whichever order they come in.
+  const split = (node: Node): { constant: FloatConstant; other: string } | undefined => {
+    const [a, b] = node.input ?? [];
+    if (!a || !b) return undefined;
+    const ca = constants.get(a);
+    const cb = constants.get(b);
+    if (ca && !cb) return { constant: ca, other: b };
+    if (cb && !ca) return { constant: cb, other: a };
+    return undefined;
+  };
+
+  // Conv weights and biases are rewritten into fresh initializers; the originals go dead.
+  const weights = new Map<Node, { W: FloatConstant; B: Float32Array }>();
+  const convWeights = (conv: Node): { W: FloatConstant; B: Float32Array } | undefined => {
+    let entry = weights.get(conv);
+    if (!entry) {
+      const W = constants.get(conv.input?.[1] ?? '');
+      if (W?.dims.length !== 4) return undefined;
+      const bias = conv.input?.[2] ? constants.get(conv.input[2]) : undefined;
+      if (conv.input?.[2] && (!bias || bias.values.length !== W.dims[0])) return undefined;
+      entry = {
+        W: { dims: W.dims, values: Float32Array.from(W.values) },
+        B: bias ? Float32Array.from(bias.values) : new Float32Array(W.dims[0]!),
+      };
+      weights.set(conv, entry);
+    }
+    return entry;
+  };
+
+  let folded = 0;
+
+  // After a Conv: absorb each Mul/Add that alone reads the Conv's output.
+  for (const conv of graph.node) {
+    if (conv.opType !== 'Conv') continue;
+    for (;;) {
+      const out = conv.output?.[0];
+      if (!out || graphOutputs.has(out)) break;
+      const next = consumersOf(out);
+      const op = next.length === 1 ? next[0]! : undefined;
+      if (!op || (op.opType !== 'Mul' && op.opType !== 'Add') || !op.output?.[0]) break;
+      const operands = split(op);
+      const entry = operands?.other === out ? convWeights(conv) : undefined;
+      const [outChannels, inPerGroup, kh, kw] = entry?.W.dims ?? [];
+      const c = entry && outChannels ? perChannel(operands?.constant, outChannels) : undefined;
+      if (!entry || !c) break;
+      const kernel = inPerGroup! * kh! * kw!;
+      for (let o = 0; o < outChannels!; o++) {
+        if (op.opType === 'Mul') {
+          for (let k = 0; k < kernel; k++) entry.W.values[o * kernel + k]! *= c[o]!;
+          entry.B[o]! *= c[o]!;
+        } else {
+          entry.B[o]! += c[o]!;
+        }
+      }
+      conv.output = [op.output[0]];
+      removed.add(op);
+      folded++;
+    }
+  }
+
+  // Before a Conv with no padding: absorb `x * s + b` (or either alone) into every reader.
+  const unpadded = (conv: Node): boolean => {
+    const autoPad = conv.attribute?.find((a) => a.name === 'auto_pad')?.s;
+    const mode = autoPad ? Buffer.from(autoPad).toString() : 'NOTSET';
+    return (mode === 'NOTSET' || mode === 'VALID') && (intsAttr(conv, 'pads') ?? []).every((p) => p === 0);
+  };
+  for (const node of graph.node) {
+    if (removed.has(node) || (node.opType !== 'Mul' && node.opType !== 'Add')) continue;
+    const out = node.output?.[0];
+    if (!out || graphOutputs.has(out)) continue;
+    const readers = consumersOf(out);
+    if (
+      readers.length === 0 ||
+      !readers.every((r) => r.opType === 'Conv' && r.input?.[0] === out && unpadded(r))
+    )
+      continue;
+    // The chain ending here: an Add, optionally preceded by a Mul read by nothing else.
+    const chain: Node[] = [node];
+    const first = split(node);
+    if (!first) continue;
+    if (node.opType === 'Add') {
+      const before = live().find((n) => n.output?.includes(first.other));
+      if (
+        before &&
+        before.opType === 'Mul' &&
+        split(before) &&
+        consumersOf(first.other).length === 1 &&
+        !graphOutputs.has(first.other)
+      )
+        chain.unshift(before);
+    }
+    const source = split(chain[0]!)!.other;
+    const plans = readers.map((conv) => ({ conv, entry: convWeights(conv) }));
+    if (plans.some((p) => !p.entry)) continue;
+    const inChannels = plans.map(({ conv, entry }) => entry!.W.dims[1]! * (intAttr(conv, 'group') ?? 1));
+    if (inChannels.some((c) => c !== inChannels[0])) continue;
+    const factors = chain.map((n) => perChannel(split(n)!.constant, inChannels[0]!));
+    if (factors.some((f) => !f)) continue;
+    for (const { conv, entry } of plans) {
+      const [outChannels, inPerGroup, kh, kw] = entry!.W.dims as [number, number, number, number];
+      const group = intAttr(conv, 'group') ?? 1;
+      const outPerGroup = outChannels / group;
+      const taps = kh * kw;
+      for (let o = 0; o < outChannels; o++) {
+        for (let i = 0; i < inPerGroup; i++) {
+          const channel = Math.floor(o / outPerGroup) * inPerGroup + i;
+          const base = (o * inPerGroup + i) * taps;
+          // Innermost node first: W(s*x + b) = (W*s)x + W*b; a bare Add contributes W*b only.
+          for (const [k, n] of chain.entries()) {
+            const f = factors[k]![channel]!;
+            for (let t = 0; t < taps; t++) {
+              if (n.opType === 'Mul') continue;
+              entry!.B[o]! += entry!.W.values[base + t]! * f;
+            }
+          }
+          // Apply the scales after the shifts of later nodes were taken with the unscaled W.
+          for (const [k, n] of chain.entries()) {
+            if (n.opType !== 'Mul') continue;
+            const f = factors[k]![channel]!;
+            for (let t = 0; t < taps; t++) entry!.W.values[base + t]! *= f;
+          }
+        }
+      }
+      conv.input = [source, ...(conv.input ?? []).slice(1)];
+    }
+    for (const n of chain) removed.add(n);
+    folded += chain.length;
+  }
+  if (folded === 0) return { bytes, folded: 0 };
+
+  for (const [conv, { W, B }] of weights) {
+    const name = `${conv.output?.[0]}.folded`;
+    graph.initializer = [
+      ...(graph.initializer ?? []),
+      floatTensor(`${name}.W`, W.dims, W.values),
+      floatTensor(`${name}.B`, [B.length], B),
+    ];
+    conv.input = [conv.input![0]!, `${name}.W`, `${name}.B`];
+  }
+  const kept = graph.node.filter((n) => !removed.has(n));
+  const used = new Set([...graphOutputs, ...kept.flatMap((n) => n.input ?? [])]);
+  graph.node = kept.filter((n) => n.opType !== 'Constant' || (n.output ?? []).some((o) => used.has(o)));
+  graph.initializer = (graph.initializer ?? []).filter((i) => used.has(i.name ?? ''));
+  return { bytes: onnx.ModelProto.encode(model).finish(), folded };
+}
+
+export interface OptimiseResult {
+  bytes: Uint8Array;
+  /** Hard-swish activations turned into HardSigmoid + Mul. */
+  fused: number;
+  /** Constant Mul and Add nodes folded into convolution weights. */
+  folded: number;
+}
+
+/** Every load-time rewrite, in order: what the model store runs on a verified graph. */
+export function optimiseGraph(bytes: Uint8Array): OptimiseResult {
+  const swish = fuseHardSwish(bytes);
+  const affine = foldAffine(swish.bytes);
+  return { bytes: affine.bytes, fused: swish.fused, folded: affine.folded };
 }

@@ -8,7 +8,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import * as ort from 'onnxruntime-node';
 import { clientConfig, readHandlerEnv } from './aws.ts';
 import { InvalidOptionError, ModelUnavailableError } from './errors.ts';
-import { fuseHardSwish } from './graph-rewrite.ts';
+import { optimiseGraph } from './graph-rewrite.ts';
 import { logger } from './logger.ts';
 import type { ModelRef } from './types.ts';
 import { integerIn, invalidParameter, rejectUnknownKeys } from './validate.ts';
@@ -213,9 +213,10 @@ export class ModelStore {
     const { bytes, cached } = await this.verified(name);
     let session: ort.InferenceSession;
     let fused = 0;
+    let folded = 0;
     try {
-      const rewritten = fuseHardSwish(bytes);
-      fused = rewritten.fused;
+      const rewritten = optimiseGraph(bytes);
+      ({ fused, folded } = rewritten);
       session = await ort.InferenceSession.create(rewritten.bytes, {
         intraOpNumThreads: this.threads,
         // Our graphs are sequential chains: one inter-op thread avoids oversubscribing the cores.
@@ -239,6 +240,7 @@ export class ModelStore {
         source: this.location(this.entry(name)),
         cached,
         fusedActivations: fused,
+        foldedAffine: folded,
       },
       'model loaded',
     );

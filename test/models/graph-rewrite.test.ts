@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { onnx as OnnxNamespace } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { fuseHardSwish } from '../../stages/shared/graph-rewrite.ts';
+import { foldAffine, fuseHardSwish, optimiseGraph } from '../../stages/shared/graph-rewrite.ts';
 import { bundledModelDir, modelManifest } from '../../stages/shared/model-store.ts';
 import { textImage } from '../detect/render.ts';
 
@@ -112,7 +112,7 @@ describe('fuseHardSwish', () => {
     expect(result.bytes).toBe(bytes);
   });
 
-  test('keeps what the shipped recogniser reads from a real line image', async () => {
+  test('keeps what the shipped recogniser reads from a real line image after every rewrite', async () => {
     // Prepare: a rendered text line at the recogniser's input size, normalised as it expects.
     const entry = modelManifest().find((m) => m.name === 'rec')!;
     const original = readFileSync(join(bundledModelDir(), entry.file));
@@ -130,7 +130,7 @@ describe('fuseHardSwish', () => {
           input[c * 48 * width + y * width + x] = data[(y * info.width + x) * 3 + c]! / 127.5 - 1;
 
     // Act
-    const { bytes, fused } = fuseHardSwish(original);
+    const { bytes, fused, folded } = optimiseGraph(original);
     const [before, after] = await Promise.all([
       run(original, input, [1, 3, 48, width]),
       run(bytes, input, [1, 3, 48, width]),
@@ -138,8 +138,128 @@ describe('fuseHardSwish', () => {
 
     // Assess
     expect(fused).toBeGreaterThan(0);
+    expect(folded).toBeGreaterThan(0);
     expect(after.length).toBe(before.length);
     const maxDiff = before.reduce((m, v, i) => Math.max(m, Math.abs(v - after[i]!)), 0);
     expect(maxDiff).toBeLessThan(1e-4);
+  });
+});
+
+function constantNode(name: string, dims: number[], values: number[]): OnnxNamespace.INodeProto {
+  return {
+    opType: 'Constant',
+    output: [name],
+    attribute: [
+      {
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: { dataType: FLOAT, dims, floatData: values },
+      },
+    ],
+  };
+}
+
+const ramp = (count: number, scale: number, offset = 0) =>
+  Array.from({ length: count }, (_, i) => offset + scale * (((i * 7) % 11) - 5));
+
+/**
+ * Conv -> x*s+b -> Relu -> x*s+b -> next Conv, with the constants first as paddle2onnx writes them.
+ * `pads` is the second Conv's padding: with padding, its affine input must stay.
+ */
+function affineModel(pads: number): Uint8Array {
+  const vector = (name: string, values: number[]) => constantNode(name, [1, 4, 1, 1], values);
+  const tensor = (name: string, dims: number[]) => ({
+    name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+  });
+  const k = 2 * pads + 1;
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 7,
+      opsetImport: [{ domain: '', version: 9 }],
+      graph: {
+        name: 'affine',
+        node: [
+          constantNode('w1', [4, 3, 3, 3], ramp(108, 0.05)),
+          constantNode('b1', [4], [0.1, -0.2, 0.3, 0]),
+          vector('s1', [1.5, -0.5, 2, 0.25]),
+          constantNode('t1', [1], [0.3]),
+          constantNode('s2', [1], [0.7]),
+          vector('t2', [-0.4, 0.2, 0.1, 0.5]),
+          constantNode('w2', [2, 4, k, k], ramp(8 * k * k, 0.03, 0.01)),
+          {
+            opType: 'Conv',
+            input: ['x', 'w1', 'b1'],
+            output: ['c1'],
+            attribute: [
+              { name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [3, 3] },
+              { name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 1, 1, 1] },
+            ],
+          },
+          { opType: 'Mul', input: ['s1', 'c1'], output: ['m1'] },
+          { opType: 'Add', input: ['m1', 't1'], output: ['a1'] },
+          { opType: 'Relu', input: ['a1'], output: ['r1'] },
+          { opType: 'Mul', input: ['s2', 'r1'], output: ['m2'] },
+          { opType: 'Add', input: ['m2', 't2'], output: ['a2'] },
+          {
+            opType: 'Conv',
+            input: ['a2', 'w2'],
+            output: ['y'],
+            attribute: [
+              { name: 'kernel_shape', type: onnx.AttributeProto.AttributeType.INTS, ints: [k, k] },
+              { name: 'pads', type: onnx.AttributeProto.AttributeType.INTS, ints: [pads, pads, pads, pads] },
+            ],
+          },
+        ],
+        input: [tensor('x', [1, 3, 5, 6])],
+        output: [tensor('y', [1, 2, 5, 6])],
+      },
+    }),
+  ).finish();
+}
+
+const IMAGE = Float32Array.from(ramp(90, 0.2, 0.1));
+
+describe('foldAffine', () => {
+  test('folds the affine nodes after a Conv and before an unpadded Conv, with the same values', async () => {
+    // Prepare
+    const bytes = affineModel(0);
+
+    // Act
+    const { bytes: rewritten, folded } = foldAffine(bytes);
+    const [before, after] = await Promise.all([
+      run(bytes, IMAGE, [1, 3, 5, 6]),
+      run(rewritten, IMAGE, [1, 3, 5, 6]),
+    ]);
+
+    // Assess
+    expect(folded).toBe(4);
+    const ops = onnx.ModelProto.decode(rewritten).graph!.node!.map((n) => n.opType);
+    expect(ops).toEqual(['Conv', 'Relu', 'Conv']);
+    [...before].forEach((v, i) => {
+      expect(after[i]).toBeCloseTo(v, 5);
+    });
+  });
+
+  test('keeps the affine input of a padded Conv, whose zero border it would change', async () => {
+    // Prepare
+    const bytes = affineModel(1);
+
+    // Act
+    const { bytes: rewritten, folded } = foldAffine(bytes);
+    const [before, after] = await Promise.all([
+      run(bytes, IMAGE, [1, 3, 5, 6]),
+      run(rewritten, IMAGE, [1, 3, 5, 6]),
+    ]);
+
+    // Assess
+    expect(folded).toBe(2);
+    const ops = onnx.ModelProto.decode(rewritten)
+      .graph!.node!.map((n) => n.opType)
+      .filter((op) => op !== 'Constant');
+    expect(ops).toEqual(['Conv', 'Relu', 'Mul', 'Add', 'Conv']);
+    [...before].forEach((v, i) => {
+      expect(after[i]).toBeCloseTo(v, 5);
+    });
   });
 });
