@@ -360,6 +360,39 @@ export async function recognizeLines(
   return results;
 }
 
+/**
+ * Classes that are one character to a reader: the Chinese dictionary holds full-width and circled
+ * twins of the Latin letters and digits ('：', '４', '②') and both cases of each letter, and the
+ * model spreads its belief over them where the glyph alone cannot tell ('x' 0.47, '×' 0.38 on a
+ * receipt's "1 x"). Decoding scores each group as a whole, so such a character is neither dropped
+ * for the blank nor taken for unsure. Each group is a list of class ids, the same array for all
+ * its members.
+ */
+const groupCache = new WeakMap<readonly string[], Int32Array[]>();
+export function classGroups(classes: readonly string[]): Int32Array[] {
+  let groups = groupCache.get(classes);
+  if (!groups) {
+    const byKey = new Map<string, number[]>();
+    classes.forEach((c, k) => {
+      if (k === 0) return;
+      const key = LOOKALIKE[c] ?? c.normalize('NFKC').toLowerCase();
+      const members = byKey.get(key);
+      if (members) members.push(k);
+      else byKey.set(key, [k]);
+    });
+    const built: Int32Array[] = [new Int32Array([0])];
+    for (const members of byKey.values()) {
+      const group = Int32Array.from(members);
+      for (const k of members) built[k] = group;
+    }
+    groups = built;
+    groupCache.set(classes, groups);
+  }
+  return groups;
+}
+/** Glyphs NFKC keeps apart that print the same on receipts and forms. */
+const LOOKALIKE: Readonly<Record<string, string>> = { '×': 'x' };
+
 /** Greedy CTC decoding of one batch item, with each character's time-step span. */
 function ctcDecode(
   probs: Float32Array,
@@ -371,47 +404,64 @@ function ctcDecode(
   cropWidth: number,
 ): DecodedLine {
   const chars: DecodedChar[] = [];
-  let previous = 0;
+  const groups = classGroups(classes);
+  let previous: Int32Array | undefined;
   let current: DecodedChar | undefined;
   // Time steps beyond the crop see only padding.
   const usable = Math.min(steps, Math.ceil(cropWidth / stride));
-  const spaceClass = numClasses - 1;
+  const spaceGroup = groups[numClasses - 1]!;
   let spaceSince = 0;
+  const groupProb = (base: number, group: Int32Array): number => {
+    let sum = 0;
+    for (let j = 0; j < group.length; j++) sum += probs[base + group[j]!]!;
+    return sum;
+  };
+  // The likeliest classes of a step: the best of another group than the first is the runner-up.
+  const TOP = 6;
+  const topClass = new Int32Array(TOP);
+  const topProb = new Float64Array(TOP);
   for (let t = 0; t < usable; t++) {
     const base = (slot * steps + t) * numClasses;
-    const spaceProb = probs[base + spaceClass]!;
-    // The two likeliest characters (blank aside): the runner-up feeds the lexicon check.
-    let first = 0;
-    let firstProb = -1;
-    let second = 0;
-    let secondProb = -1;
+    const spaceProb = groupProb(base, spaceGroup);
+    topProb.fill(-1);
     for (let k = 1; k < numClasses; k++) {
       const p = probs[base + k]!;
-      if (p > firstProb) {
-        second = first;
-        secondProb = firstProb;
-        first = k;
-        firstProb = p;
-      } else if (p > secondProb) {
-        second = k;
-        secondProb = p;
+      if (p <= topProb[TOP - 1]!) continue;
+      let i = TOP - 1;
+      while (i > 0 && topProb[i - 1]! < p) {
+        topProb[i] = topProb[i - 1]!;
+        topClass[i] = topClass[i - 1]!;
+        i--;
       }
+      topProb[i] = p;
+      topClass[i] = k;
     }
-    const best = firstProb > probs[base]! ? first : 0;
+    const first = topClass[0]!;
+    const firstGroup = groups[first]!;
+    const firstProb = groupProb(base, firstGroup);
+    let second = 0;
+    let secondProb = -1;
+    for (let i = 1; i < TOP; i++) {
+      if (topProb[i]! < 0 || groups[topClass[i]!] === firstGroup) continue;
+      second = topClass[i]!;
+      secondProb = groupProb(base, groups[second]!);
+      break;
+    }
+    const bestGroup = firstProb > probs[base]! ? firstGroup : undefined;
     const bestProb = firstProb;
-    if (best !== 0 && best === previous && current) {
+    if (bestGroup && bestGroup === previous && current) {
       current.x1 = Math.min(1, ((t + 1) * stride) / cropWidth);
       if (bestProb > current.prob) {
         current.prob = bestProb;
         current.alt = classes[second] ?? '';
         current.altProb = secondProb;
       }
-    } else if (best !== 0) {
+    } else if (bestGroup) {
       const last = chars[chars.length - 1];
       if (last) last.spaceAfter = spaceSince;
       spaceSince = 0;
       current = {
-        char: classes[best] ?? '',
+        char: classes[first] ?? '',
         prob: bestProb,
         alt: classes[second] ?? '',
         altProb: secondProb,
@@ -423,7 +473,7 @@ function ctcDecode(
       current = undefined;
       if (spaceProb > spaceSince) spaceSince = spaceProb;
     }
-    previous = best;
+    previous = bestGroup;
   }
   return summarise(chars);
 }
@@ -517,6 +567,10 @@ export interface SpaceRule {
    * two characters, whatever the ink gap (dev halves: SROIE F1 +1.3, FUNSD +3.9 points at 0.1).
    */
   spaceProbability: number;
+  /** Lines with fewer character pairs than this are measured by `typicalPitch`, not by themselves. */
+  minMeasured: number;
+  /** Character pitch (columns at height 48) of a typical line: the dev halves' median is 24. */
+  typicalPitch: number;
 }
 
 export const DEFAULT_SPACE_RULE: SpaceRule = {
@@ -529,6 +583,8 @@ export const DEFAULT_SPACE_RULE: SpaceRule = {
   closingFactor: 1.5,
   narrowLetterFactor: 1.3,
   spaceProbability: 0.1,
+  minMeasured: 2,
+  typicalPitch: 24,
 };
 
 const NARROW_PUNCTUATION = new Set([...'.,;!?', "'"]);
@@ -582,8 +638,12 @@ export function restoreSpaces(
   }
   if (pitches.length === 0) return line;
   const letterGaps = gaps.filter((g) => g >= 0).sort((p, q) => p - q);
-  const typical = letterGaps[Math.floor(letterGaps.length * 0.4)] ?? 0;
-  const pitch = pitches.sort((p, q) => p - q)[pitches.length >> 1]!;
+  // A line of two characters cannot be measured by itself: its one gap would be its own "typical
+  // letter gap" and set its own threshold, so '1 X' on a receipt never took a space. It is measured
+  // against a typical line at the crop's height instead.
+  const measured = pitches.length >= rule.minMeasured;
+  const typical = measured ? (letterGaps[Math.floor(letterGaps.length * 0.4)] ?? 0) : 0;
+  const pitch = measured ? pitches.sort((p, q) => p - q)[pitches.length >> 1]! : rule.typicalPitch;
   const minimum = Math.max(rule.minColumns, rule.pitchFactor * pitch, rule.letterFactor * typical);
   const out: DecodedChar[] = [];
   line.chars.forEach((c, i) => {

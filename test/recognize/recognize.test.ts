@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { detectText } from '../../stages/detect/core.ts';
 import {
+  classGroups,
   classifyLines,
   type DecodedLine,
   normaliseText,
@@ -232,6 +233,8 @@ describe('restoreSpaces', () => {
       closingFactor: 1.5,
       narrowLetterFactor: 1.3,
       spaceProbability: 1,
+      minMeasured: 2,
+      typicalPitch: 24,
     });
 
     // Assess
@@ -310,6 +313,34 @@ describe('restoreSpaces', () => {
     expect(restored.text).toBe('BOOK TA');
   });
 
+  test('judges the one gap of a two-character line by a typical line, not by itself', () => {
+    // Prepare: '1 X' on a receipt, 20 blank columns between the two; 'SR' with 3.
+    const pair = (text: string, gap: number): { decoded: DecodedLine; profile: Uint8Array } => {
+      const width = 20 + gap;
+      const decoded: DecodedLine = {
+        text,
+        confidence: 0.9,
+        chars: [
+          { char: text[0]!, prob: 0.9, x0: 4 / width, x1: 8 / width },
+          { char: text[1]!, prob: 0.9, x0: (12 + gap) / width, x1: (16 + gap) / width },
+        ],
+      };
+      const profile = new Uint8Array(width).fill(1);
+      profile.fill(0, 10, 10 + gap);
+      return { decoded, profile };
+    };
+    const wide = pair('1X', 20);
+    const tight = pair('SR', 3);
+
+    // Act
+    const spaced = restoreSpaces(wide.decoded, wide.profile);
+    const kept = restoreSpaces(tight.decoded, tight.profile);
+
+    // Assess
+    expect(spaced.text).toBe('1 X');
+    expect(kept.text).toBe('SR');
+  });
+
   test('never splits a number at its decimal point', () => {
     // Prepare
     const decoded = line('12.50');
@@ -325,6 +356,25 @@ describe('restoreSpaces', () => {
 
     // Assess
     expect(restored.text).toBe('12.50');
+  });
+});
+
+describe('classGroups', () => {
+  test('puts the full-width, circled and other-case twins of a character in its group', () => {
+    // Prepare
+    const classes = ['', 'x', '2', '：', 'X', '②', ':', '×', 'y', ' ', '\u3000'];
+
+    // Act
+    const groups = classGroups(classes);
+
+    // Assess
+    const members = (k: number): string[] => [...groups[k]!].map((c) => classes[c]!).sort();
+    expect(members(1)).toEqual(['X', 'x', '×']);
+    expect(members(2)).toEqual(['2', '②']);
+    expect(members(3)).toEqual([':', '：']);
+    expect(members(8)).toEqual(['y']);
+    expect(members(9)).toEqual([' ', '\u3000']);
+    expect(groups[4]).toBe(groups[1]);
   });
 });
 
