@@ -76,9 +76,16 @@ export function defineHandler<E extends StageEventBase, R>(
       ...(event.page === undefined ? {} : { page: event.page }),
     });
     const started = performance.now();
+    // One invocation at a time per process (Lambda, a local worker): the process's CPU time over
+    // the call is this stage's, sharp's and onnxruntime's threads included.
+    const cpuBefore = process.cpuUsage();
     try {
       const result = await run(event, log);
-      log.info({ ms: Math.round(performance.now() - started) }, `${stage} done`);
+      const cpu = process.cpuUsage(cpuBefore);
+      log.info(
+        { ms: Math.round(performance.now() - started), cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+        `${stage} done`,
+      );
       return result;
     } catch (error) {
       if (error instanceof StageFailure) throw error;
