@@ -6,8 +6,8 @@
  * paddle2onnx writes every hard-swish activation as four elementwise nodes,
  * `x * Clip(x + 3, 0, 6) / 6`, and onnxruntime runs them as four passes over the tensor (each
  * with an NCHWc reorder around it). `x * HardSigmoid(x; 1/6, 1/2)` is the same function in two
- * nodes, both in opset 6, so the graphs keep their opset. Per run (median of interleaved runs,
- * `npm run bench:models`): recogniser about -7%, detector -4%, line classifier -25%.
+ * nodes, both in opset 6, so the graphs keep their opset. Both rewrites together, per run (median
+ * of interleaved runs, `npm run bench:models`): recogniser -27%, detector -22%, classifier -24%.
  *
  * The model store verifies the stored bytes against the manifest's sha256 first and rewrites the
  * verified graph in memory: the manifest still names the exact upstream file.
