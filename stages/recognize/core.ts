@@ -151,6 +151,8 @@ export interface DecodedChar {
   /** The runner-up character where this one peaked, and its probability. */
   alt?: string;
   altProb?: number;
+  /** The likeliest other characters where this one peaked (runner-up first), for the word list. */
+  alts?: ReadonlyArray<{ char: string; prob: number }>;
 }
 
 export interface DecodedLine {
@@ -390,6 +392,9 @@ export function classGroups(classes: readonly string[]): Int32Array[] {
   }
   return groups;
 }
+/** Runners-up kept per character for the word list. */
+const ALTERNATIVES = 3;
+
 /** Glyphs NFKC keeps apart that print the same on receipts and forms. */
 const LOOKALIKE: Readonly<Record<string, string>> = { '×': 'x' };
 
@@ -416,7 +421,7 @@ function ctcDecode(
     for (let j = 0; j < group.length; j++) sum += probs[base + group[j]!]!;
     return sum;
   };
-  // The likeliest classes of a step: the best of another group than the first is the runner-up.
+  // The likeliest classes of a step: the best of each other group are the runners-up.
   const TOP = 6;
   const topClass = new Int32Array(TOP);
   const topProb = new Float64Array(TOP);
@@ -439,22 +444,24 @@ function ctcDecode(
     const first = topClass[0]!;
     const firstGroup = groups[first]!;
     const firstProb = groupProb(base, firstGroup);
-    let second = 0;
-    let secondProb = -1;
-    for (let i = 1; i < TOP; i++) {
-      if (topProb[i]! < 0 || groups[topClass[i]!] === firstGroup) continue;
-      second = topClass[i]!;
-      secondProb = groupProb(base, groups[second]!);
-      break;
+    const alts: Array<{ char: string; prob: number }> = [];
+    const seen: Int32Array[] = [firstGroup];
+    for (let i = 1; i < TOP && alts.length < ALTERNATIVES; i++) {
+      const group = groups[topClass[i]!]!;
+      if (topProb[i]! < 0 || seen.includes(group)) continue;
+      seen.push(group);
+      alts.push({ char: classes[topClass[i]!] ?? '', prob: groupProb(base, group) });
     }
+    const second = alts[0];
     const bestGroup = firstProb > probs[base]! ? firstGroup : undefined;
     const bestProb = firstProb;
     if (bestGroup && bestGroup === previous && current) {
       current.x1 = Math.min(1, ((t + 1) * stride) / cropWidth);
       if (bestProb > current.prob) {
         current.prob = bestProb;
-        current.alt = classes[second] ?? '';
-        current.altProb = secondProb;
+        current.alt = second?.char ?? '';
+        current.altProb = second?.prob ?? -1;
+        current.alts = alts;
       }
     } else if (bestGroup) {
       const last = chars[chars.length - 1];
@@ -463,8 +470,9 @@ function ctcDecode(
       current = {
         char: classes[first] ?? '',
         prob: bestProb,
-        alt: classes[second] ?? '',
-        altProb: secondProb,
+        alt: second?.char ?? '',
+        altProb: second?.prob ?? -1,
+        alts,
         x0: (t * stride) / cropWidth,
         x1: Math.min(1, ((t + 1) * stride) / cropWidth),
       };

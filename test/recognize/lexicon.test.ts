@@ -74,13 +74,44 @@ describe('applyLexicon', () => {
 
   test('leaves a confident character alone even when its runner-up would make a word', () => {
     // Prepare
-    const decoded = line('Cliont', { 3: { prob: 0.97, alt: 'e', altProb: 0.02 } });
+    const decoded = line('Cliont', { 3: { prob: 0.99, alt: 'e', altProb: 0.01 } });
 
     // Act
     const fixed = applyLexicon(decoded, words);
 
     // Assess
     expect(fixed).toBe(decoded);
+  });
+
+  test('looks past the runner-up to the letters the model put third and fourth', () => {
+    // Prepare: 'Tbtal' with the 'b' unsure, 'h' second and 'o' third.
+    const alts = [
+      { char: 'h', prob: 0.2 },
+      { char: 'o', prob: 0.1 },
+    ];
+    const decoded = line('Tbtal', { 1: { prob: 0.6, alt: 'h', altProb: 0.2, alts } });
+
+    // Act
+    const fixed = applyLexicon(decoded, words);
+
+    // Assess
+    expect(textOf(fixed)).toBe('Total');
+  });
+
+  test('of two words within reach, makes the one the model found likelier', () => {
+    // Prepare: 'casn' whose last letter could be an 'h' (0.1) or an 'e' (0.3).
+    const lexicon = new Lexicon(['cash', 'case']);
+    const alts = [
+      { char: 'h', prob: 0.1 },
+      { char: 'e', prob: 0.3 },
+    ];
+    const decoded = line('casn', { 3: { prob: 0.5, alts } });
+
+    // Act
+    const fixed = applyLexicon(decoded, lexicon);
+
+    // Assess
+    expect(textOf(fixed)).toBe('case');
   });
 
   test('leaves a name that no runner-up turns into a word', () => {
