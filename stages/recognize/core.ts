@@ -65,6 +65,12 @@ export interface RecognizeOptions {
    * Default true.
    */
   lexicon?: boolean;
+  /**
+   * Lines read with a mean confidence below this are read again from a darkened crop and the more
+   * confident reading kept (faint print; about 15% more recogniser time on receipts and forms,
+   * dev halves: receipts F1 +0.4, forms +0.3 points). 0 never reads a line twice. Default 0.9.
+   */
+  reread?: number;
 }
 
 export interface RecognizeDeps {
@@ -82,6 +88,7 @@ interface ResolvedOptions {
   verticalText: boolean;
   correctConfusions: boolean;
   lexicon: boolean;
+  reread: number;
 }
 
 const KNOWN = [
@@ -95,6 +102,7 @@ const KNOWN = [
   'verticalText',
   'correctConfusions',
   'lexicon',
+  'reread',
 ] as const;
 const REC_HEIGHT = 48;
 const CLS_WIDTH = 192;
@@ -128,6 +136,7 @@ export function resolveRecognizeOptions(options: RecognizeOptions = {}): Resolve
         ? true
         : booleanOption('correctConfusions', options.correctConfusions),
     lexicon: options.lexicon === undefined ? true : booleanOption('lexicon', options.lexicon),
+    reread: options.reread === undefined ? 0.9 : numberIn('reread', options.reread, 0, 1),
   };
 }
 
@@ -208,6 +217,18 @@ function rotate180(crop: LineCrop): LineCrop {
   }
   return { ...crop, data: out };
 }
+
+/**
+ * The crop with its mid-tones pushed towards black (gamma 3: paper stays white, a faded stroke at
+ * 160 comes out at 63), for a second reading of faint lines. On the dev halves gamma 2 to 4 all
+ * helped; a contrast stretch of the same lines did not.
+ */
+export function darken(crop: LineCrop): LineCrop {
+  const data = new Uint8Array(crop.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = DARKEN[crop.data[i]!]!;
+  return { ...crop, data };
+}
+const DARKEN = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * (v / 255) ** 3));
 
 /**
  * Writes a crop into an NCHW batch slot as the models were trained: BGR, v/127.5 - 1, the crop at
@@ -790,6 +811,22 @@ export async function recognizeText(
     { models },
   );
 
+  // Faint thermal print and worn typewriter strokes read better darkened; a line the model is
+  // unsure of is read again from its crop with the mid-tones pushed down, and the more confident
+  // reading is kept.
+  if (opts.reread > 0) {
+    const unsure = boxes
+      .map((_, i) => i)
+      .filter((i) => decoded[i]!.confidence < opts.reread && !turned.has(i));
+    const again = await recognizeLines(
+      unsure.map((i) => darken(crops[i]!)),
+      { batchSize: opts.batchSize, restoreSpaces: opts.restoreSpaces, lexicon: opts.lexicon },
+      { models },
+    );
+    unsure.forEach((i, k) => {
+      if (again[k]!.confidence > decoded[i]!.confidence) decoded[i] = again[k]!;
+    });
+  }
   const readings = boxes.map((box, i) => {
     const upright = decoded[i]!;
     const alt = turned.get(i);

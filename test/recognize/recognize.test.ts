@@ -4,6 +4,7 @@ import {
   classGroups,
   classifyLines,
   type DecodedLine,
+  darken,
   normaliseText,
   recognizeLines,
   recognizeText,
@@ -120,6 +121,17 @@ describe('recognizeText', () => {
 
     // Assess
     await expect(reading).rejects.toThrow(/correctConfusions/);
+  });
+
+  test('rejects a re-reading threshold outside 0 to 1, naming it', async () => {
+    // Prepare
+    const { png } = await page();
+
+    // Act
+    const reading = recognizeText(png, { width: 1, height: 1, regions: [] }, { reread: 1.5 });
+
+    // Assess
+    await expect(reading).rejects.toThrow(/reread/);
   });
 
   test('returns no lines for a page without regions', async () => {
@@ -356,6 +368,26 @@ describe('restoreSpaces', () => {
 
     // Assess
     expect(restored.text).toBe('12.50');
+  });
+});
+
+describe('darken', () => {
+  test('keeps paper and ink and pushes a faded stroke towards black', () => {
+    // Prepare: one pixel each of ink, faded stroke and paper, in RGB.
+    const crop = {
+      data: Uint8Array.from([0, 0, 0, 160, 160, 160, 255, 255, 255]),
+      width: 3,
+      height: 1,
+      channels: 3,
+      nativeWidth: 3,
+    };
+
+    // Act
+    const dark = darken(crop);
+
+    // Assess
+    expect([...dark.data]).toEqual([0, 0, 0, 63, 63, 63, 255, 255, 255]);
+    expect(crop.data[3]).toBe(160);
   });
 });
 
