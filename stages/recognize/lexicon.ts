@@ -185,6 +185,15 @@ function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule
   return out;
 }
 
+/** How many runs of `minLength` letters or more in a text the word list does not know. */
+export function countNonWords(
+  text: string,
+  lexicon: Lexicon,
+  minLength = DEFAULT_LEXICON_RULE.minLength,
+): number {
+  return text.split(/[^\p{L}]+/u).filter((w) => w.length >= minLength && !lexicon.has(w)).length;
+}
+
 /** Applies both repairs to one decoded line's characters; returns the same array when nothing changed. */
 export function applyLexicon(
   chars: readonly DecodedChar[],

@@ -1,5 +1,5 @@
 import type { DecodedChar } from '../../stages/recognize/core.ts';
-import { applyLexicon, englishLexicon, Lexicon } from '../../stages/recognize/lexicon.ts';
+import { applyLexicon, countNonWords, englishLexicon, Lexicon } from '../../stages/recognize/lexicon.ts';
 
 const words = new Lexicon(['simplified', 'tax', 'invoice', 'client', 'total', 'world', 'the']);
 
@@ -123,6 +123,16 @@ describe('applyLexicon', () => {
 
     // Assess
     expect(textOf(fixed)).toBe('Kenari');
+  });
+});
+
+describe('countNonWords', () => {
+  test('counts the runs of four letters or more that the list does not know', () => {
+    // Act
+    const count = countNonWords('Tbtal TAX: 12.50 Cliont, the Invoice X51005', words);
+
+    // Assess: 'Tbtal' and 'Cliont'; 'TAX', 'the' and the code's 'X' are too short.
+    expect(count).toBe(2);
   });
 });
 

@@ -134,6 +134,18 @@ describe('recognizeText', () => {
     await expect(reading).rejects.toThrow(/reread/);
   });
 
+  test('rejects a non-word re-reading switch that is not a boolean, naming it', async () => {
+    // Prepare
+    const { png } = await page();
+    const options = { rereadNonWords: 1 } as unknown as { rereadNonWords: boolean };
+
+    // Act
+    const reading = recognizeText(png, { width: 1, height: 1, regions: [] }, options);
+
+    // Assess
+    await expect(reading).rejects.toThrow(/rereadNonWords/);
+  });
+
   test('returns no lines for a page without regions', async () => {
     // Prepare
     const { png } = await page();
