@@ -244,6 +244,8 @@ export function darken(crop: LineCrop): LineCrop {
  * more words the word list does not know (dev halves: forms F1 +0.2 over 0, the same at 0.1).
  */
 const REREAD_MARGIN = 0.05;
+/** Share of a page's lines read below `reread` that marks it as faded or worn print. */
+const FADED_SHARE = 0.05;
 const DARKEN = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * (v / 255) ** 3));
 
 /**
@@ -835,13 +837,15 @@ export async function recognizeText(
   if (opts.reread > 0) {
     const lexicon = opts.lexicon ? englishLexicon() : undefined;
     const unknown = (line: DecodedLine): number => (lexicon ? countNonWords(line.text, lexicon) : 0);
-    const unsure = boxes
-      .map((_, i) => i)
-      .filter(
-        (i) =>
-          !turned.has(i) &&
-          (decoded[i]!.confidence < opts.reread || (opts.rereadNonWords && unknown(decoded[i]!) > 0)),
-      );
+    const lineIds = boxes.map((_, i) => i).filter((i) => !turned.has(i));
+    // Unknown words on a page the model reads confidently throughout are names, codes and numbers,
+    // not faded strokes: there a darkened second reading costs time and changes nothing.
+    const faded =
+      lineIds.filter((i) => decoded[i]!.confidence < opts.reread).length >= FADED_SHARE * lineIds.length;
+    const unsure = lineIds.filter(
+      (i) =>
+        decoded[i]!.confidence < opts.reread || (opts.rereadNonWords && faded && unknown(decoded[i]!) > 0),
+    );
     const again = await recognizeLines(
       unsure.map((i) => darken(crops[i]!)),
       { batchSize: opts.batchSize, restoreSpaces: opts.restoreSpaces, lexicon: opts.lexicon },

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import sharp from 'sharp';
 import { detectText } from '../../stages/detect/core.ts';
 import {
@@ -10,8 +11,10 @@ import {
   recognizeText,
   restoreSpaces,
 } from '../../stages/recognize/core.ts';
+import { countNonWords, englishLexicon } from '../../stages/recognize/lexicon.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import { quadBounds } from '../../stages/shared/geometry.ts';
+import { getModelStore } from '../../stages/shared/model-store.ts';
 import { renderPage, rotate180, textImage } from '../detect/render.ts';
 
 const LINES = [
@@ -426,5 +429,34 @@ describe('normaliseText', () => {
   test('applies NFKC and reads checkbox glyphs as a ballot box', () => {
     // Act / Assess
     expect(normaliseText('ﬁle  口 Yes □ No')).toBe('file ☐ Yes ☐ No');
+  });
+});
+
+describe('recognizeText re-reading', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  test('does not read a confidently read page again for the names and codes the word list lacks', async () => {
+    // Prepare: clean print, every line holding a word no English word list has.
+    const lines = ['Consignee Zorvath Quillmore', 'Account Brexlund Tavimor', 'Depot Klattwick Oberzan'];
+    const { png } = await renderPage(
+      1240,
+      560,
+      lines.map((text, i) => ({ text, left: 120, top: 120 + i * 140 })),
+    );
+    const detection = await detect(png);
+    const rec = await getModelStore().session('rec');
+    const runs = jest.spyOn(rec, 'run');
+
+    // Act
+    const result = await recognizeText(png, detection, { classify: false });
+
+    // Assess
+    const lexicon = englishLexicon();
+    expect(result.lines.every((l) => l.confidence > 0.9)).toBe(true);
+    expect(result.lines.filter((l) => countNonWords(l.text, lexicon) > 0)).toHaveLength(lines.length);
+    // One recogniser run per detected line: none read a second time.
+    expect(runs).toHaveBeenCalledTimes(detection.regions.length);
   });
 });
