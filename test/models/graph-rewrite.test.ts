@@ -11,7 +11,7 @@ import { textImage } from '../detect/render.ts';
 const { onnx } = createRequire(import.meta.url)('onnx-proto') as { onnx: typeof OnnxNamespace };
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 
-function scalarNode(name: string, value: number): OnnxNamespace.INodeProto {
+function constantNode(name: string, dims: number[], values: number[]): OnnxNamespace.INodeProto {
   return {
     opType: 'Constant',
     output: [name],
@@ -19,11 +19,13 @@ function scalarNode(name: string, value: number): OnnxNamespace.INodeProto {
       {
         name: 'value',
         type: onnx.AttributeProto.AttributeType.TENSOR,
-        t: { dataType: FLOAT, floatData: [value] },
+        t: { dataType: FLOAT, dims, floatData: values },
       },
     ],
   };
 }
+
+const scalarNode = (name: string, value: number) => constantNode(name, [], [value]);
 
 /** y = x * Clip(x + 3, 0, 6) / 6 as paddle2onnx writes it; opset 11 passes the Clip bounds as inputs. */
 function hardSwishModel(opset: 9 | 11, { reuseGate = false } = {}): Uint8Array {
@@ -144,20 +146,6 @@ describe('fuseHardSwish', () => {
     expect(maxDiff).toBeLessThan(1e-4);
   });
 });
-
-function constantNode(name: string, dims: number[], values: number[]): OnnxNamespace.INodeProto {
-  return {
-    opType: 'Constant',
-    output: [name],
-    attribute: [
-      {
-        name: 'value',
-        type: onnx.AttributeProto.AttributeType.TENSOR,
-        t: { dataType: FLOAT, dims, floatData: values },
-      },
-    ],
-  };
-}
 
 const ramp = (count: number, scale: number, offset = 0) =>
   Array.from({ length: count }, (_, i) => offset + scale * (((i * 7) % 11) - 5));
