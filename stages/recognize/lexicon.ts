@@ -147,9 +147,7 @@ function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule
         .map((c, k) => ({
           c,
           k,
-          alts: (c.alts ?? (c.alt === undefined ? [] : [{ char: c.alt, prob: c.altProb ?? 0 }]))
-            .filter((a) => LETTER.test(a.char) && a.prob > 0)
-            .slice(0, rule.alternatives),
+          alts: (c.alts ?? []).filter((a) => LETTER.test(a.char) && a.prob > 0).slice(0, rule.alternatives),
         }))
         .filter(({ c, alts }) => c.prob < rule.unsure && alts.length > 0)
         .sort((a, b) => a.c.prob - b.c.prob)
@@ -176,7 +174,7 @@ function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule
       visit(0, [], 1);
       if (best) {
         for (const { k, char, prob, c } of best.swaps) {
-          out[start + k] = { ...c, char, prob, alt: c.char, altProb: c.prob };
+          out[start + k] = { ...c, char, prob, alts: [{ char: c.char, prob: c.prob }] };
         }
       }
     }

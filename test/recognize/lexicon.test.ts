@@ -51,19 +51,19 @@ describe('applyLexicon', () => {
 
   test("swaps an unsure character for the model's runner-up when that makes a word", () => {
     // Prepare: 'Cliont' with the 'o' unsure and 'e' second.
-    const decoded = line('Cliont', { 3: { prob: 0.6, alt: 'e', altProb: 0.3 } });
+    const decoded = line('Cliont', { 3: { prob: 0.6, alts: [{ char: 'e', prob: 0.3 }] } });
 
     // Act
     const fixed = applyLexicon(decoded, words);
 
     // Assess
     expect(textOf(fixed)).toBe('Client');
-    expect(fixed[3]).toMatchObject({ char: 'e', prob: 0.3, alt: 'o' });
+    expect(fixed[3]).toMatchObject({ char: 'e', prob: 0.3, alts: [{ char: 'o', prob: 0.6 }] });
   });
 
   test('matches the case of the word it corrects, digits included', () => {
     // Prepare: 'T0TAL' with an unsure zero whose runner-up is a lower-case 'o'.
-    const decoded = line('T0TAL', { 1: { prob: 0.7, alt: 'o', altProb: 0.2 } });
+    const decoded = line('T0TAL', { 1: { prob: 0.7, alts: [{ char: 'o', prob: 0.2 }] } });
 
     // Act
     const fixed = applyLexicon(decoded, words);
@@ -74,7 +74,7 @@ describe('applyLexicon', () => {
 
   test('leaves a confident character alone even when its runner-up would make a word', () => {
     // Prepare
-    const decoded = line('Cliont', { 3: { prob: 0.99, alt: 'e', altProb: 0.01 } });
+    const decoded = line('Cliont', { 3: { prob: 0.99, alts: [{ char: 'e', prob: 0.01 }] } });
 
     // Act
     const fixed = applyLexicon(decoded, words);
@@ -89,7 +89,7 @@ describe('applyLexicon', () => {
       { char: 'h', prob: 0.2 },
       { char: 'o', prob: 0.1 },
     ];
-    const decoded = line('Tbtal', { 1: { prob: 0.6, alt: 'h', altProb: 0.2, alts } });
+    const decoded = line('Tbtal', { 1: { prob: 0.6, alts } });
 
     // Act
     const fixed = applyLexicon(decoded, words);
@@ -116,7 +116,7 @@ describe('applyLexicon', () => {
 
   test('leaves a name that no runner-up turns into a word', () => {
     // Prepare
-    const decoded = line('Kenari', { 4: { prob: 0.5, alt: 'n', altProb: 0.4 } });
+    const decoded = line('Kenari', { 4: { prob: 0.5, alts: [{ char: 'n', prob: 0.4 }] } });
 
     // Act
     const fixed = applyLexicon(decoded, words);

@@ -437,6 +437,21 @@ describe('recognizeText re-reading', () => {
     jest.restoreAllMocks();
   });
 
+  test('reads every line below the re-reading threshold a second time, darkened', async () => {
+    // Prepare: a threshold of 1 makes every line unsure.
+    const { png } = await page();
+    const detection = await detect(png);
+    const rec = await getModelStore().session('rec');
+    const runs = jest.spyOn(rec, 'run');
+
+    // Act
+    const result = await recognizeText(png, detection, { classify: false, reread: 1 });
+
+    // Assess
+    expect(result.lines.map((l) => l.text)).toEqual(LINES);
+    expect(runs).toHaveBeenCalledTimes(2 * detection.regions.length);
+  });
+
   test('does not read a confidently read page again for the names and codes the word list lacks', async () => {
     // Prepare: clean print, every line holding a word no English word list has.
     const lines = ['Consignee Zorvath Quillmore', 'Account Brexlund Tavimor', 'Depot Klattwick Oberzan'];
