@@ -28,15 +28,43 @@ export interface RewriteResult {
   fused: number;
 }
 
+/** A float constant of the graph: a Constant node's value or an initializer. */
+interface FloatConstant {
+  dims: number[];
+  values: Float32Array;
+}
+
+function floatValues(tensor: Tensor | undefined | null): FloatConstant | undefined {
+  if (!tensor || tensor.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
+  const dims = (tensor.dims ?? []).map(Number);
+  const count = dims.reduce((n, d) => n * d, 1);
+  if (tensor.floatData && tensor.floatData.length === count) {
+    return { dims, values: Float32Array.from(tensor.floatData) };
+  }
+  const raw = tensor.rawData;
+  if (raw && raw.length === count * 4) {
+    // Copy: rawData may sit at an unaligned offset inside the model buffer.
+    return { dims, values: new Float32Array(Uint8Array.from(raw).buffer) };
+  }
+  return undefined;
+}
+
 /** The value of a one-element float tensor, or undefined when the tensor is anything else. */
 function scalar(tensor: Tensor | undefined | null): number | undefined {
-  if (!tensor || tensor.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  const count = (tensor.dims ?? []).reduce<number>((n, d) => n * Number(d), 1);
-  if (count !== 1) return undefined;
-  if (tensor.floatData && tensor.floatData.length === 1) return tensor.floatData[0];
-  const raw = tensor.rawData;
-  if (raw && raw.length === 4) return new DataView(raw.buffer, raw.byteOffset, 4).getFloat32(0, true);
-  return undefined;
+  const count = (tensor?.dims ?? []).reduce<number>((n, d) => n * Number(d), 1);
+  return count === 1 ? floatValues(tensor)?.values[0] : undefined;
+}
+
+/** Every constant tensor of a graph by name: its initializers and its Constant nodes' values. */
+function constantTensors(graph: OnnxNamespace.IGraphProto): Map<string, Tensor | undefined> {
+  const tensors = new Map<string, Tensor | undefined>();
+  for (const init of graph.initializer ?? []) if (init.name) tensors.set(init.name, init);
+  for (const node of graph.node ?? []) {
+    if (node.opType === 'Constant' && node.output?.[0]) {
+      tensors.set(node.output[0], node.attribute?.find((a) => a.name === 'value')?.t ?? undefined);
+    }
+  }
+  return tensors;
 }
 
 /** Rewrites every `x * Clip(x + 3, 0, 6) / 6` in an ONNX model as `x * HardSigmoid(x)`. */
@@ -46,14 +74,7 @@ export function fuseHardSwish(bytes: Uint8Array): RewriteResult {
   if (!graph?.node) return { bytes, fused: 0 };
   const nodes = graph.node;
 
-  const constants = new Map<string, number | undefined>();
-  for (const init of graph.initializer ?? []) if (init.name) constants.set(init.name, scalar(init));
-  for (const node of nodes) {
-    if (node.opType === 'Constant' && node.output?.[0]) {
-      const value = node.attribute?.find((a) => a.name === 'value');
-      constants.set(node.output[0], scalar(value?.t));
-    }
-  }
+  const constants = new Map([...constantTensors(graph)].map(([name, t]) => [name, scalar(t)]));
   const constant = (name: string | undefined): number | undefined =>
     name === undefined ? undefined : constants.get(name);
   const producer = new Map<string, Node>();
@@ -126,27 +147,6 @@ export function fuseHardSwish(bytes: Uint8Array): RewriteResult {
   return { bytes: onnx.ModelProto.encode(model).finish(), fused: replacement.size };
 }
 
-/** A float constant of the graph: a Constant node's value or an initializer. */
-interface FloatConstant {
-  dims: number[];
-  values: Float32Array;
-}
-
-function floatValues(tensor: Tensor | undefined | null): FloatConstant | undefined {
-  if (!tensor || tensor.dataType !== onnx.TensorProto.DataType.FLOAT) return undefined;
-  const dims = (tensor.dims ?? []).map(Number);
-  const count = dims.reduce((n, d) => n * d, 1);
-  if (tensor.floatData && tensor.floatData.length === count) {
-    return { dims, values: Float32Array.from(tensor.floatData) };
-  }
-  const raw = tensor.rawData;
-  if (raw && raw.length === count * 4) {
-    // Copy: rawData may sit at an unaligned offset inside the model buffer.
-    return { dims, values: new Float32Array(Uint8Array.from(raw).buffer) };
-  }
-  return undefined;
-}
-
 function floatTensor(name: string, dims: readonly number[], values: Float32Array): Tensor {
   return onnx.TensorProto.create({
     name,
@@ -202,13 +202,7 @@ export function foldAffine(bytes: Uint8Array): FoldResult {
   const graph = model.graph;
   if (!graph?.node) return { bytes, folded: 0 };
 
-  const constants = new Map<string, FloatConstant | undefined>();
-  for (const init of graph.initializer ?? []) if (init.name) constants.set(init.name, floatValues(init));
-  for (const node of graph.node) {
-    if (node.opType === 'Constant' && node.output?.[0]) {
-      constants.set(node.output[0], floatValues(node.attribute?.find((a) => a.name === 'value')?.t));
-    }
-  }
+  const constants = new Map([...constantTensors(graph)].map(([name, t]) => [name, floatValues(t)]));
   const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
   const removed = new Set<Node>();
   // Who reads and who writes each tensor, kept current as nodes are rewired (a scan per lookup
