@@ -27,7 +27,13 @@ import {
   rejectUnknownKeys,
 } from '../shared/validate.ts';
 import { correctConfusions } from './confusions.ts';
-import { applyLexicon, countNonWords, englishLexicon } from './lexicon.ts';
+import {
+  applyLexicon,
+  countNonWords,
+  DEFAULT_LEXICON_RULE,
+  englishLexicon,
+  type LinePosteriors,
+} from './lexicon.ts';
 
 export interface RecognizeOptions {
   /** Run the 0/180 line classifier and read upside-down lines turned. Default true. */
@@ -393,7 +399,18 @@ export async function recognizeLines(
       const crop = prepared[id]!;
       const decoded = ctcDecode(probs, slot, steps, numClasses, classes, batchWidth / steps, crop.width);
       const spaced = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
-      const revised = lexicon ? applyLexicon(spaced.chars, lexicon) : spaced.chars;
+      const posteriors = linePosteriors(
+        probs,
+        slot,
+        steps,
+        numClasses,
+        classes,
+        batchWidth / steps,
+        crop.width,
+      );
+      const revised = lexicon
+        ? applyLexicon(spaced.chars, lexicon, DEFAULT_LEXICON_RULE, posteriors)
+        : spaced.chars;
       results[id] = revised === spaced.chars ? spaced : summarise([...revised]);
     });
   }
@@ -430,6 +447,47 @@ export function classGroups(classes: readonly string[]): Int32Array[] {
   }
   return groups;
 }
+const indexCache = new WeakMap<readonly string[], Map<string, number>>();
+/**
+ * One line's slice of a batch's recogniser output, read through the look-alike groups, so the word
+ * list can score whole spellings against the frames (a letter dropped or added, not only swapped).
+ */
+function linePosteriors(
+  probs: Float32Array,
+  slot: number,
+  steps: number,
+  numClasses: number,
+  classes: readonly string[],
+  stride: number,
+  cropWidth: number,
+): LinePosteriors {
+  const groups = classGroups(classes);
+  let index = indexCache.get(classes);
+  if (!index) {
+    index = new Map();
+    for (let k = classes.length - 1; k > 0; k--) index.set(classes[k]!, k);
+    indexCache.set(classes, index);
+  }
+  const lookup = index;
+  const usable = Math.min(steps, Math.ceil(cropWidth / stride));
+  const sum = (t: number, group: Int32Array): number => {
+    const base = (slot * steps + t) * numClasses;
+    let total = 0;
+    for (let j = 0; j < group.length; j++) total += probs[base + group[j]!]!;
+    return total;
+  };
+  const spaceGroup = groups[numClasses - 1]!;
+  return {
+    steps: usable,
+    stepOf: (x) => Math.max(0, Math.min(usable, Math.round((x * cropWidth) / stride))),
+    prob: (t, char) => {
+      const k = lookup.get(char);
+      return k === undefined ? 0 : sum(t, groups[k]!);
+    },
+    blank: (t) => probs[(slot * steps + t) * numClasses]! + sum(t, spaceGroup),
+  };
+}
+
 /** Runners-up kept per character for the word list. */
 const ALTERNATIVES = 3;
 

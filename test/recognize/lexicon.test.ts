@@ -1,5 +1,13 @@
 import type { DecodedChar } from '../../stages/recognize/core.ts';
-import { applyLexicon, countNonWords, englishLexicon, Lexicon } from '../../stages/recognize/lexicon.ts';
+import {
+  applyLexicon,
+  countNonWords,
+  ctcLogLikelihood,
+  DEFAULT_LEXICON_RULE,
+  englishLexicon,
+  Lexicon,
+  type LinePosteriors,
+} from '../../stages/recognize/lexicon.ts';
 
 const words = new Lexicon(['simplified', 'tax', 'invoice', 'client', 'total', 'world', 'the']);
 
@@ -123,6 +131,116 @@ describe('applyLexicon', () => {
 
     // Assess
     expect(textOf(fixed)).toBe('Kenari');
+  });
+});
+
+/** Recogniser steps: a letter read at 0.99, or the probabilities of one step's characters. */
+type Step = string | Record<string, number>;
+
+function posteriors(steps: readonly Step[]): LinePosteriors {
+  const table = steps.map((s) => (typeof s === 'string' ? { [s.toLowerCase()]: 0.99 } : s));
+  return {
+    steps: table.length,
+    stepOf: (x) => Math.round(x * table.length),
+    prob: (t, char) => table[t]![char.toLowerCase()] ?? 0,
+    blank: (t) => 1 - Object.values(table[t]!).reduce((sum, p) => sum + p, 0),
+  };
+}
+
+/** The greedy reading of the steps: each step's likeliest character unless the blank outweighs it. */
+function greedy(steps: readonly Step[]): DecodedChar[] {
+  const chars: DecodedChar[] = [];
+  steps.forEach((s, t) => {
+    const [char, prob] =
+      typeof s === 'string' ? [s, 0.99] : Object.entries(s).sort((a, b) => b[1] - a[1])[0]!;
+    if (prob > 0.5) chars.push({ char, prob, x0: t / steps.length, x1: (t + 1) / steps.length });
+  });
+  return chars;
+}
+
+describe('ctcLogLikelihood', () => {
+  test('sums the probability of every alignment of the word to the steps', () => {
+    // Prepare: 'a' over two steps is 'aa', 'a-' or '-a'.
+    const post = posteriors([{ a: 0.6 }, { a: 0.3 }]);
+
+    // Act
+    const score = ctcLogLikelihood('a', 0, 2, post);
+
+    // Assess
+    expect(score).toBeCloseTo(Math.log(0.6 * 0.3 + 0.6 * 0.7 + 0.4 * 0.3), 10);
+  });
+
+  test('scores a doubled letter that has no blank step between its two halves as impossible', () => {
+    // Prepare
+    const post = posteriors([{ a: 0.6 }, { a: 0.3 }]);
+
+    // Act
+    const score = ctcLogLikelihood('aa', 0, 2, post);
+
+    // Assess
+    expect(score).toBe(Number.NEGATIVE_INFINITY);
+  });
+});
+
+describe('applyLexicon respelling', () => {
+  const lexicon = new Lexicon(['marketing', 'service', 'boson', 'you']);
+
+  test('puts back a faint letter the blank outweighed', () => {
+    // Prepare: the 'i' of 'Marketing' read at 0.4 against the blank's 0.6.
+    const steps: Step[] = [...'Market', { i: 0.4 }, ...'ng'];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), lexicon, DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(greedy(steps))).toBe('Marketng');
+    expect(textOf(fixed)).toBe('Marketing');
+  });
+
+  test('keeps the word boxes where the reading put them', () => {
+    // Prepare
+    const steps: Step[] = [...'Market', { i: 0.4 }, ...'ng'];
+    const read = greedy(steps);
+
+    // Act
+    const fixed = applyLexicon(read, lexicon, DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(fixed[0]!.x0).toBe(read[0]!.x0);
+    expect(fixed.at(-1)!.x1).toBeCloseTo(read.at(-1)!.x1, 10);
+  });
+
+  test('leaves a name whose letters were read confidently', () => {
+    // Prepare: 'Boston' is one letter from 'boson', but its 't' was read at 0.99.
+    const steps: Step[] = [...'Boston'];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), lexicon, DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(fixed)).toBe('Boston');
+  });
+
+  test('does not drop a letter to make a word shorter than four letters', () => {
+    // Prepare: 'youn' with an unsure 'n'; 'you' is a word.
+    const steps: Step[] = [...'you', { n: 0.55 }];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), lexicon, DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(fixed)).toBe('youn');
+  });
+
+  test('respells nothing without the recogniser output', () => {
+    // Prepare
+    const steps: Step[] = [...'Market', { i: 0.4 }, ...'ng'];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), lexicon);
+
+    // Assess
+    expect(textOf(fixed)).toBe('Marketng');
   });
 });
 
