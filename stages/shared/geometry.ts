@@ -212,8 +212,9 @@ export function cropQuad(image: RawImage, quad: Quad, outWidth: number, outHeigh
       }
       const xc = Math.min(Math.max(x, 0), maxX);
       const yc = Math.min(Math.max(y, 0), maxY);
-      const x0 = Math.floor(xc);
-      const y0 = Math.floor(yc);
+      // xc, yc >= 0, so truncation is the floor.
+      const x0 = xc | 0;
+      const y0 = yc | 0;
       const x1 = x0 < maxX ? x0 + 1 : x0;
       const y1 = y0 < maxY ? y0 + 1 : y0;
       const fx = xc - x0;
@@ -225,7 +226,9 @@ export function cropQuad(image: RawImage, quad: Quad, outWidth: number, outHeigh
       for (let c = 0; c < channels; c++) {
         const top = data[i00 + c]! + (data[i01 + c]! - data[i00 + c]!) * fx;
         const bottom = data[i10 + c]! + (data[i11 + c]! - data[i10 + c]!) * fx;
-        out[o++] = Math.round(top + (bottom - top) * fy);
+        // The sample is >= 0, so adding 0.5 and truncating rounds it as Math.round does, at a
+        // fraction of the cost (Math.round took most of the crop's time).
+        out[o++] = (top + (bottom - top) * fy + 0.5) | 0;
       }
     }
   }

@@ -159,6 +159,25 @@ describe('recognizeText', () => {
     // Assess
     expect(result).toEqual({ width: 1240, height: 700, lines: [] });
   });
+
+  test('reads a gray page (decoded as one band) exactly as the same page in colour', async () => {
+    // Prepare
+    const { png } = await page();
+    const gray = await sharp(png).removeAlpha().toColourspace('b-w').png().toBuffer();
+    const colour = await sharp(gray).toColourspace('srgb').png().toBuffer();
+    const regions = await detect(gray);
+
+    // Act
+    const fromGray = await recognizeText(gray, regions);
+    const fromColour = await recognizeText(colour, regions);
+
+    // Assess
+    expect((await sharp(gray).metadata()).channels).toBe(1);
+    expect(fromGray.lines.map(({ text, confidence, box }) => ({ text, confidence, box }))).toEqual(
+      fromColour.lines.map(({ text, confidence, box }) => ({ text, confidence, box })),
+    );
+    expect(fromGray.lines.map((l) => l.text)).toEqual(LINES);
+  });
 });
 
 describe('vertical text', () => {
