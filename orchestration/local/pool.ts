@@ -29,6 +29,14 @@ interface Slot {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** What one function's invocations have cost so far in this pool. */
+export interface FunctionUsage {
+  /** Invocations answered (succeeded or failed; not those lost with a crashed or killed worker). */
+  invocations: number;
+  /** CPU time of the workers while they ran them, ms, all threads. */
+  cpuMs: number;
+}
+
 const DEFAULT_TIMEOUT_MS = 300_000;
 const WORKER_PATH = new URL('./worker.ts', import.meta.url);
 
@@ -50,6 +58,7 @@ export class WorkerPool {
   private readonly timeouts: Partial<Record<FunctionName, number>>;
   private readonly slots: Slot[] = [];
   private readonly queue: Task[] = [];
+  private readonly used = new Map<FunctionName, FunctionUsage>();
   private nextId = 1;
   private closed = false;
   private readonly log = logger.child({ component: 'pool' });
@@ -67,6 +76,14 @@ export class WorkerPool {
       this.queue.push({ id: this.nextId++, fn, event, resolve, reject });
       this.dispatch();
     });
+  }
+
+  /**
+   * CPU per function since the pool started: where a page's cost goes when stages run side by side,
+   * which wall-clock timings cannot tell (`npm run bench:throughput` prints it).
+   */
+  usage(): Partial<Record<FunctionName, FunctionUsage>> {
+    return Object.fromEntries([...this.used].map(([fn, u]) => [fn, { ...u }]));
   }
 
   /** Kills one busy worker (tests use it to prove crashes are retried). */
@@ -101,6 +118,8 @@ export class WorkerPool {
       const task = slot.task;
       if (task === undefined || task.id !== response.id) return;
       this.finish(slot);
+      const used = this.used.get(task.fn) ?? { invocations: 0, cpuMs: 0 };
+      this.used.set(task.fn, { invocations: used.invocations + 1, cpuMs: used.cpuMs + response.cpuMs });
       if (response.ok) task.resolve(response.result);
       else task.reject(remoteError(response.error));
       this.dispatch();

@@ -26,18 +26,26 @@ export interface InvokeRequest {
   event: unknown;
 }
 
+/** `cpuMs`: the process's CPU time during the invocation, every thread (libvips, onnxruntime) included. */
 export type InvokeResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { name: string; message: string } };
+  | { id: number; ok: true; result: unknown; cpuMs: number }
+  | { id: number; ok: false; error: { name: string; message: string }; cpuMs: number };
 
 process.on('message', async (request: InvokeRequest) => {
   let response: InvokeResponse;
+  // One invocation at a time per process, so the process's CPU time is this invocation's.
+  const cpu = process.cpuUsage();
+  const cpuMs = () => {
+    const { user, system } = process.cpuUsage(cpu);
+    return (user + system) / 1000;
+  };
   try {
     const handler = await load(request.fn);
-    response = { id: request.id, ok: true, result: await handler(request.event) };
+    const result = await handler(request.event);
+    response = { id: request.id, ok: true, result, cpuMs: cpuMs() };
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
-    response = { id: request.id, ok: false, error: { name: e.name, message: e.message } };
+    response = { id: request.id, ok: false, error: { name: e.name, message: e.message }, cpuMs: cpuMs() };
   }
   process.send!(response);
 });

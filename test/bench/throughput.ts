@@ -4,8 +4,9 @@
  * Starts the embedded stack (fauxqs, the real ASL on the local engine, W warm workers), uploads N
  * generated 300 DPI A4 letter pages (skewed 0-3 degrees, lightly noisy; one single-page PNG each)
  * at once, waits for every result event, and prints pages per second with all cores busy, the
- * mean per-stage milliseconds from the events, and the character error rate against the rendered
- * text. The first document is a warm-up (cold model loads) and is not counted.
+ * mean per-stage milliseconds from the events, the CPU each function took (from the worker pool)
+ * and the service process took (emulator, workflow engine), and the character error rate against
+ * the rendered text. The first document is a warm-up (cold model loads) and is not counted.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -46,10 +47,14 @@ try {
   say(`  cold document: ${((performance.now() - coldStart) / 1000).toFixed(2)} s`);
 
   say(`uploading ${count} pages at once to ${workers} warm workers...`);
+  const usedBefore = stack.pool.usage();
+  const mainCpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(pages.slice(1).map((page, i) => put(`page-${i + 1}.png`, page.png)));
   const events = await collectEvents(stack, count, 1_800_000);
   const seconds = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(mainCpu);
+  const used = stack.pool.usage();
 
   const stageMs: Record<string, number[]> = {};
   let edits: EditCount = { edits: 0, length: 0 };
@@ -66,6 +71,12 @@ try {
   }
   const failed = events.filter((e) => e.type !== 'document.processed').length;
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const perPage = (ms: number) => ms / Math.max(1, events.length);
+  const cpuByFunction = Object.entries(used).map(
+    ([fn, u]) => [fn, perPage(u!.cpuMs - (usedBefore[fn as keyof typeof used]?.cpuMs ?? 0))] as const,
+  );
+  const workerCpu = cpuByFunction.reduce((sum, [, ms]) => sum + ms, 0);
+  const serviceCpu = perPage((user + system) / 1000);
   process.stdout.write(
     [
       `pages: ${events.length}/${count} (${failed} failed), workers: ${workers}, cores: ${availableParallelism()}`,
@@ -74,6 +85,10 @@ try {
       `mean ms per page by stage (per-stage sums from the events): ${Object.entries(stageMs)
         .map(([stage, ms]) => `${stage} ${Math.round(mean(ms))}`)
         .join(', ')}`,
+      `CPU ms per page by function (workers, all threads): ${cpuByFunction
+        .map(([fn, ms]) => `${fn} ${Math.round(ms)}`)
+        .join(', ')}`,
+      `CPU s per page: workers ${(workerCpu / 1000).toFixed(2)}, service process (emulator, engine, this script) ${(serviceCpu / 1000).toFixed(2)}; ${availableParallelism()} cores allow at most ${((1000 * availableParallelism()) / (workerCpu + serviceCpu)).toFixed(2)} pages/s`,
       '',
     ].join('\n'),
   );

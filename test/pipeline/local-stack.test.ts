@@ -99,6 +99,27 @@ describe('the embedded pipeline', () => {
     expect(heads.map((h) => h.status)).toEqual(keys.map(() => 'fulfilled'));
   });
 
+  it("counts each function's invocations and CPU time in the worker pool", async () => {
+    // Prepare
+    await stack.idle();
+    const before = stack.pool.usage();
+
+    // Act
+    await put('usage/letter.pdf', sample('letter.pdf'));
+    await collectEvents(stack, 1);
+    await stack.idle();
+    const after = stack.pool.usage();
+
+    // Assess: one split, assemble and publish for the document, each page stage once per page.
+    const delta = (fn: keyof typeof after) => ({
+      invocations: after[fn]!.invocations - (before[fn]?.invocations ?? 0),
+      cpu: after[fn]!.cpuMs - (before[fn]?.cpuMs ?? 0) > 0,
+    });
+    expect(
+      (['split', 'deskew', 'denoise', 'detect', 'recognize', 'assemble', 'publish'] as const).map(delta),
+    ).toEqual([1, 2, 2, 2, 2, 1, 1].map((invocations) => ({ invocations, cpu: true })));
+  });
+
   it('starts no second execution for a duplicated notification', async () => {
     // Prepare
     const key = 'dup/receipt.png';
