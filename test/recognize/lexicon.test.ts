@@ -264,4 +264,12 @@ describe('englishLexicon', () => {
     expect(['returnable', 'adjustments', 'Invoice'].every((w) => lexicon.has(w))).toBe(true);
     expect(lexicon.has('gtg02')).toBe(false);
   });
+
+  test('knows both the British and the American spelling of a word', () => {
+    // Act
+    const lexicon = englishLexicon();
+
+    // Assess
+    expect(['modelling', 'modeling', 'colour', 'color'].every((w) => lexicon.has(w))).toBe(true);
+  });
 });
