@@ -41,6 +41,19 @@ export class Lexicon {
 
 let english: Lexicon | undefined;
 
+/**
+ * Abbreviations that receipts, invoices and forms print as words (SCOWL lists few of them): known,
+ * they are neither respelt into words ('AMT' to 'ANT') nor counted as misreadings, and a misread
+ * one can be respelt back ('QTV' to 'QTY'). General business usage, not taken from the datasets.
+ */
+const ABBREVIATIONS = (
+  'amt qty pcs ea gst vat hst pst tel fax ph inv ref acct acc dept attn bhd sdn ltd inc llc plc ' +
+  'corp mfg intl govt assn rd ave blvd apt ste nos tot ttl disc chg svc bal chq cr dr kg gm ml ltr ' +
+  'oz lb lbs pkt pkg btl ctn doz rm myr sgd usd eur gbp aud cad jpy idr rs hr hrs mins wk mo yr yrs ' +
+  'mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec approx est etc misc ' +
+  'vs cc re fwd pg pp vol ext tbd tba asap fyi ceo cfo vp mgr asst dir rep pos sku upc pin atm cust msg'
+).split(' ');
+
 /** The English word list, read once per process (about 60 ms). */
 export function englishLexicon(): Lexicon {
   if (!english) {
@@ -53,7 +66,7 @@ export function englishLexicon(): Lexicon {
           ) as string[],
       ),
     );
-    english = new Lexicon(words);
+    english = new Lexicon([...words, ...ABBREVIATIONS]);
   }
   return english;
 }
@@ -172,6 +185,9 @@ function caseLike(word: string, original: string): string {
   return word;
 }
 
+/** Shortest word respelt: receipts and forms abbreviate to three letters. */
+const RESPELL_MIN = 3;
+
 /** Steps either side of a word that its spellings are scored over: a dropped first or last letter hides there. */
 const EDGE_STEPS = 3;
 
@@ -199,7 +215,7 @@ function respell(
     while (end < chars.length && ALNUM.test(chars[end]!.char)) end++;
     const word = chars.slice(start, end);
     const text = word.map((c) => c.char).join('');
-    if (word.length < rule.minLength || !word.every((c) => LATIN.test(c.char)) || lexicon.has(text)) {
+    if (word.length < RESPELL_MIN || !word.every((c) => LATIN.test(c.char)) || lexicon.has(text)) {
       out.push(...word);
       start = end;
       continue;
@@ -210,7 +226,10 @@ function respell(
     const to = Math.min(following, post.stepOf(word.at(-1)!.x1) + EDGE_STEPS);
     const reading = ctcLogLikelihood(text.toLowerCase(), from, to, post);
     let best: { word: string; score: number } | undefined;
-    for (const candidate of neighbours(text.toLowerCase(), lexicon, rule.minLength)) {
+    // A word of four letters or more may not lose one to a three-letter word ('youn' -> 'you'),
+    // which is too easily a word; a three-letter one may become another ('QTV' -> 'QTY').
+    const shortest = Math.min(word.length, rule.minLength);
+    for (const candidate of neighbours(text.toLowerCase(), lexicon, shortest)) {
       const score = ctcLogLikelihood(candidate, from, to, post);
       if (!best || score > best.score) best = { word: candidate, score };
     }

@@ -232,6 +232,34 @@ describe('applyLexicon respelling', () => {
     expect(textOf(fixed)).toBe('youn');
   });
 
+  test('respells a misread three-letter abbreviation', () => {
+    // Prepare: the 'y' of 'qty' read as 'v' at 0.55, with 'y' at 0.4.
+    const steps: Step[] = [...'qt', { v: 0.55, y: 0.4 }];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), new Lexicon(['qty']), DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(greedy(steps))).toBe('qtv');
+    expect(textOf(fixed)).toBe('qty');
+  });
+
+  test('leaves a known three-letter abbreviation alone though a word is one letter away', () => {
+    // Prepare: 'AMT' with an unsure 'M' (n second); 'ant' is a word, 'amt' a known abbreviation.
+    const steps: Step[] = ['A', { m: 0.55, n: 0.4 }, 'T'];
+
+    // Act
+    const fixed = applyLexicon(
+      greedy(steps),
+      new Lexicon(['ant', 'amt']),
+      DEFAULT_LEXICON_RULE,
+      posteriors(steps),
+    );
+
+    // Assess
+    expect(textOf(fixed)).toBe('AmT');
+  });
+
   test('respells nothing without the recogniser output', () => {
     // Prepare
     const steps: Step[] = [...'Market', { i: 0.4 }, ...'ng'];
@@ -263,6 +291,14 @@ describe('englishLexicon', () => {
     expect(lexicon.size).toBeGreaterThan(50_000);
     expect(['returnable', 'adjustments', 'Invoice'].every((w) => lexicon.has(w))).toBe(true);
     expect(lexicon.has('gtg02')).toBe(false);
+  });
+
+  test('knows the abbreviations receipts and forms print', () => {
+    // Act
+    const lexicon = englishLexicon();
+
+    // Assess
+    expect(['qty', 'amt', 'gst', 'attn'].every((w) => lexicon.has(w))).toBe(true);
   });
 
   test('knows both the British and the American spelling of a word', () => {
