@@ -192,9 +192,10 @@ export interface DecodedLine {
  */
 async function decodePage(png: Buffer): Promise<RawImage> {
   try {
-    const { channels, hasAlpha } = await sharp(png).metadata();
+    const image = sharp(png);
+    const { channels, hasAlpha } = await image.metadata();
     const gray = (channels ?? 3) - (hasAlpha ? 1 : 0) === 1;
-    const { data, info } = await sharp(png)
+    const { data, info } = await image
       .removeAlpha()
       .toColourspace(gray ? 'b-w' : 'srgb')
       .raw()
@@ -404,19 +405,21 @@ export async function recognizeLines(
     const probs = tensor.data as Float32Array;
     ids.forEach((id, slot) => {
       const crop = prepared[id]!;
-      const decoded = ctcDecode(probs, slot, steps, numClasses, classes, batchWidth / steps, crop.width);
-      const spaced = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
-      const posteriors = linePosteriors(
+      const frames: LineFrames = {
         probs,
-        slot,
-        steps,
+        offset: slot * steps * numClasses,
         numClasses,
+        // Time steps beyond the crop see only padding.
+        steps: Math.min(steps, Math.ceil(crop.width / (batchWidth / steps))),
+        stride: batchWidth / steps,
+        cropWidth: crop.width,
         classes,
-        batchWidth / steps,
-        crop.width,
-      );
+        groups: classGroups(classes),
+      };
+      const decoded = ctcDecode(frames);
+      const spaced = restore ? restoreSpaces(decoded, inkColumns(crop)) : decoded;
       const revised = lexicon
-        ? applyLexicon(spaced.chars, lexicon, DEFAULT_LEXICON_RULE, posteriors)
+        ? applyLexicon(spaced.chars, lexicon, DEFAULT_LEXICON_RULE, linePosteriors(frames))
         : spaced.chars;
       results[id] = revised === spaced.chars ? spaced : summarise([...revised]);
     });
@@ -454,21 +457,35 @@ export function classGroups(classes: readonly string[]): Int32Array[] {
   }
   return groups;
 }
+/** One line's slice of a batch's recogniser output: what CTC decoding and the word list read. */
+interface LineFrames {
+  probs: Float32Array;
+  /** Where the line's first step starts in `probs`. */
+  offset: number;
+  numClasses: number;
+  /** Steps that see the crop (the rest of the batch width is padding). */
+  steps: number;
+  /** Input columns per step. */
+  stride: number;
+  cropWidth: number;
+  classes: readonly string[];
+  groups: Int32Array[];
+}
+
+/** Probability of a look-alike group at the step whose classes start at `base`. */
+function groupProb(probs: Float32Array, base: number, group: Int32Array): number {
+  let sum = 0;
+  for (let j = 0; j < group.length; j++) sum += probs[base + group[j]!]!;
+  return sum;
+}
+
 const indexCache = new WeakMap<readonly string[], Map<string, number>>();
 /**
- * One line's slice of a batch's recogniser output, read through the look-alike groups, so the word
- * list can score whole spellings against the frames (a letter dropped or added, not only swapped).
+ * The line's frames read through the look-alike groups, so the word list can score whole spellings
+ * against them (a letter dropped or added, not only swapped).
  */
-function linePosteriors(
-  probs: Float32Array,
-  slot: number,
-  steps: number,
-  numClasses: number,
-  classes: readonly string[],
-  stride: number,
-  cropWidth: number,
-): LinePosteriors {
-  const groups = classGroups(classes);
+function linePosteriors(frames: LineFrames): LinePosteriors {
+  const { probs, offset, numClasses, steps, stride, cropWidth, classes, groups } = frames;
   let index = indexCache.get(classes);
   if (!index) {
     index = new Map();
@@ -476,22 +493,18 @@ function linePosteriors(
     indexCache.set(classes, index);
   }
   const lookup = index;
-  const usable = Math.min(steps, Math.ceil(cropWidth / stride));
-  const sum = (t: number, group: Int32Array): number => {
-    const base = (slot * steps + t) * numClasses;
-    let total = 0;
-    for (let j = 0; j < group.length; j++) total += probs[base + group[j]!]!;
-    return total;
-  };
   const spaceGroup = groups[numClasses - 1]!;
   return {
-    steps: usable,
-    stepOf: (x) => Math.max(0, Math.min(usable, Math.round((x * cropWidth) / stride))),
+    steps,
+    stepOf: (x) => Math.max(0, Math.min(steps, Math.round((x * cropWidth) / stride))),
     prob: (t, char) => {
       const k = lookup.get(char);
-      return k === undefined ? 0 : sum(t, groups[k]!);
+      return k === undefined ? 0 : groupProb(probs, offset + t * numClasses, groups[k]!);
     },
-    blank: (t) => probs[(slot * steps + t) * numClasses]! + sum(t, spaceGroup),
+    blank: (t) => {
+      const base = offset + t * numClasses;
+      return probs[base]! + groupProb(probs, base, spaceGroup);
+    },
   };
 }
 
@@ -504,39 +517,24 @@ const LOOKALIKE: Readonly<Record<string, string>> = { '×': 'x' };
 /** A step whose blank probability is above this is blank whatever the other classes hold. */
 const BLANK_SURE = 0.5001;
 
-/** Greedy CTC decoding of one batch item, with each character's time-step span. */
-function ctcDecode(
-  probs: Float32Array,
-  slot: number,
-  steps: number,
-  numClasses: number,
-  classes: readonly string[],
-  stride: number,
-  cropWidth: number,
-): DecodedLine {
+/** Greedy CTC decoding of one line, with each character's time-step span. */
+function ctcDecode(frames: LineFrames): DecodedLine {
+  const { probs, offset, numClasses, steps, stride, cropWidth, classes, groups } = frames;
   const chars: DecodedChar[] = [];
-  const groups = classGroups(classes);
   let previous: Int32Array | undefined;
   let current: DecodedChar | undefined;
-  // Time steps beyond the crop see only padding.
-  const usable = Math.min(steps, Math.ceil(cropWidth / stride));
   const spaceGroup = groups[numClasses - 1]!;
   let spaceSince = 0;
-  const groupProb = (base: number, group: Int32Array): number => {
-    let sum = 0;
-    for (let j = 0; j < group.length; j++) sum += probs[base + group[j]!]!;
-    return sum;
-  };
   // The likeliest classes of a step: the best of each other group are the runners-up.
   const TOP = 6;
   const topClass = new Int32Array(TOP);
   const topProb = new Float64Array(TOP);
-  for (let t = 0; t < usable; t++) {
-    const base = (slot * steps + t) * numClasses;
-    const spaceProb = groupProb(base, spaceGroup);
+  for (let t = 0; t < steps; t++) {
+    const base = offset + t * numClasses;
+    const spaceProb = groupProb(probs, base, spaceGroup);
     // Most steps are blank. When the blank holds over half the mass no group can outweigh it, so
-    // the step ends the current character without the scan of all 6,625 classes (a fifth of
-    // Recognize's own JavaScript time); the margin covers softmax rounding.
+    // the step ends the current character without the scan of all 6,625 classes; the margin
+    // covers softmax rounding.
     if (probs[base]! > BLANK_SURE) {
       current = undefined;
       if (spaceProb > spaceSince) spaceSince = spaceProb;
@@ -558,14 +556,14 @@ function ctcDecode(
     }
     const first = topClass[0]!;
     const firstGroup = groups[first]!;
-    const firstProb = groupProb(base, firstGroup);
+    const firstProb = groupProb(probs, base, firstGroup);
     const alts: Array<{ char: string; prob: number }> = [];
     const seen: Int32Array[] = [firstGroup];
     for (let i = 1; i < TOP && alts.length < ALTERNATIVES; i++) {
       const group = groups[topClass[i]!]!;
       if (topProb[i]! < 0 || seen.includes(group)) continue;
       seen.push(group);
-      alts.push({ char: classes[topClass[i]!] ?? '', prob: groupProb(base, group) });
+      alts.push({ char: classes[topClass[i]!] ?? '', prob: groupProb(probs, base, group) });
     }
     const bestGroup = firstProb > probs[base]! ? firstGroup : undefined;
     const bestProb = firstProb;

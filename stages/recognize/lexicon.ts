@@ -204,20 +204,14 @@ function respell(
   rule: LexiconRule,
 ): DecodedChar[] {
   const out: DecodedChar[] = [];
-  let start = 0;
-  while (start < chars.length) {
-    if (!ALNUM.test(chars[start]!.char)) {
-      out.push(chars[start]!);
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < chars.length && ALNUM.test(chars[end]!.char)) end++;
+  let next = 0;
+  for (const [start, end] of wordRuns(chars)) {
+    out.push(...chars.slice(next, start));
+    next = end;
     const word = chars.slice(start, end);
     const text = word.map((c) => c.char).join('');
     if (word.length < RESPELL_MIN || !word.every((c) => LATIN.test(c.char)) || lexicon.has(text)) {
       out.push(...word);
-      start = end;
       continue;
     }
     const previous = start > 0 ? post.stepOf(chars[start - 1]!.x1) : 0;
@@ -244,9 +238,26 @@ function respell(
     } else {
       out.push(...word);
     }
+  }
+  out.push(...chars.slice(next));
+  return out;
+}
+
+/** [start, end) of each run of letters and digits: the words of a line. */
+function wordRuns(chars: readonly DecodedChar[]): Array<[number, number]> {
+  const runs: Array<[number, number]> = [];
+  let start = 0;
+  while (start < chars.length) {
+    if (!ALNUM.test(chars[start]!.char)) {
+      start++;
+      continue;
+    }
+    let end = start;
+    while (end < chars.length && ALNUM.test(chars[end]!.char)) end++;
+    runs.push([start, end]);
     start = end;
   }
-  return out;
+  return runs;
 }
 
 /** The letters of the word that ends just before `end` (exclusive), or undefined if it holds a digit. */
@@ -300,14 +311,8 @@ interface Swap {
 /** Swaps unsure characters for one of their runners-up where that turns a non-word into a word. */
 function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule): DecodedChar[] {
   const out = [...chars];
-  let start = 0;
-  while (start < out.length) {
-    if (!ALNUM.test(out[start]!.char)) {
-      start++;
-      continue;
-    }
-    let end = start;
-    while (end < out.length && ALNUM.test(out[end]!.char)) end++;
+  // Swaps replace characters one for one, so the runs found up front stay valid.
+  for (const [start, end] of wordRuns(chars)) {
     const word = out.slice(start, end);
     const text = word.map((c) => c.char).join('');
     const letters = word.filter((c) => LETTER.test(c.char)).length;
@@ -348,7 +353,6 @@ function swap(chars: readonly DecodedChar[], lexicon: Lexicon, rule: LexiconRule
         }
       }
     }
-    start = end;
   }
   return out;
 }
