@@ -51,7 +51,8 @@ const ABBREVIATIONS = (
   'corp mfg intl govt assn rd ave blvd apt ste nos tot ttl disc chg svc bal chq cr dr kg gm ml ltr ' +
   'oz lb lbs pkt pkg btl ctn doz rm myr sgd usd eur gbp aud cad jpy idr rs hr hrs mins wk mo yr yrs ' +
   'mon tue wed thu fri sat sun jan feb mar apr jun jul aug sep sept oct nov dec approx est etc misc ' +
-  'vs cc re fwd pg pp vol ext tbd tba asap fyi ceo cfo vp mgr asst dir rep pos sku upc pin atm cust msg'
+  'vs cc re fwd pg pp vol ext tbd tba asap fyi ceo cfo vp mgr asst dir rep pos sku upc pin atm cust msg ' +
+  'mm cm km mg kw kwh'
 ).split(' ');
 
 /** The English word list, read once per process (about 60 ms). */
@@ -185,8 +186,11 @@ function caseLike(word: string, original: string): string {
   return word;
 }
 
-/** Shortest word respelt: receipts and forms abbreviate to three letters. */
-const RESPELL_MIN = 3;
+/**
+ * Shortest word respelt: receipts and forms abbreviate to two or three letters ('RH' for RM, 'NQ'
+ * for NO). A two-letter one is respelt only when it stands alone (see `standalone`).
+ */
+const RESPELL_MIN = 2;
 
 /** Steps either side of a word that its spellings are scored over: a dropped first or last letter hides there. */
 const EDGE_STEPS = 3;
@@ -210,7 +214,12 @@ function respell(
     next = end;
     const word = chars.slice(start, end);
     const text = word.map((c) => c.char).join('');
-    if (word.length < RESPELL_MIN || !word.every((c) => LATIN.test(c.char)) || lexicon.has(text)) {
+    if (
+      word.length < RESPELL_MIN ||
+      (word.length === 2 && !standalone(chars, start, end)) ||
+      !word.every((c) => LATIN.test(c.char)) ||
+      lexicon.has(text)
+    ) {
       out.push(...word);
       continue;
     }
@@ -241,6 +250,18 @@ function respell(
   }
   out.push(...chars.slice(next));
   return out;
+}
+
+/**
+ * Whether chars[start, end) stands alone: nothing but a space or the line's edge before it, and after
+ * it a space, the edge, or closing punctuation then one of those. Two letters joined to others by a
+ * hyphen, slash or bracket are part of a code or unit ('AP-M/B-T-64', '(KL)'), not a misread word.
+ */
+function standalone(chars: readonly DecodedChar[], start: number, end: number): boolean {
+  if (start > 0 && chars[start - 1]!.char !== ' ') return false;
+  let after = end;
+  while (after < chars.length && /[.,:;!?]/u.test(chars[after]!.char)) after++;
+  return after >= chars.length || chars[after]!.char === ' ';
 }
 
 /** [start, end) of each run of letters and digits: the words of a line. */

@@ -260,6 +260,29 @@ describe('applyLexicon respelling', () => {
     expect(textOf(fixed)).toBe('AmT');
   });
 
+  test('respells a misread two-letter word that stands alone', () => {
+    // Prepare: 'Rm 7.42' with the m read as h at 0.55, m at 0.4.
+    const steps: Step[] = ['R', { h: 0.55, m: 0.4 }, ' ', ...'7.42'];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), new Lexicon(['rm']), DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(greedy(steps))).toBe('Rh 7.42');
+    expect(textOf(fixed)).toBe('Rm 7.42');
+  });
+
+  test('leaves two letters that are part of a code', () => {
+    // Prepare: the same unsure letter, but inside 'Rh-64' (joined by a hyphen).
+    const steps: Step[] = ['R', { h: 0.55, m: 0.4 }, ...'-64'];
+
+    // Act
+    const fixed = applyLexicon(greedy(steps), new Lexicon(['rm']), DEFAULT_LEXICON_RULE, posteriors(steps));
+
+    // Assess
+    expect(textOf(fixed)).toBe('Rh-64');
+  });
+
   test('respells nothing without the recogniser output', () => {
     // Prepare
     const steps: Step[] = [...'Market', { i: 0.4 }, ...'ng'];
