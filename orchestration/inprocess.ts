@@ -5,15 +5,21 @@ import { deskewPage } from '../stages/deskew/core.ts';
 import { detectText } from '../stages/detect/core.ts';
 import { recognizeText } from '../stages/recognize/core.ts';
 import { stageConfig } from '../stages/shared/config.ts';
+import { TooManyPagesError } from '../stages/shared/errors.ts';
 import { logger } from '../stages/shared/logger.ts';
 import { getModelStore } from '../stages/shared/model-store.ts';
 import type { PageImage } from '../stages/shared/types.ts';
-import { booleanOption, integerIn, rejectUnknownKeys } from '../stages/shared/validate.ts';
-import { openDocument } from '../stages/split/core.ts';
+import { booleanOption, integerIn, invalidParameter, rejectUnknownKeys } from '../stages/shared/validate.ts';
+import { MAX_PAGES, openDocument } from '../stages/split/core.ts';
+import { selectPages } from '../stages/split/pages.ts';
 
 export interface OcrProgress {
+  /** Pages done so far, 1..pageCount. */
   page: number;
+  /** Pages to read: every page of the file, or the pages selected. */
   pageCount: number;
+  /** The page just done, as numbered in the file (1-based). */
+  number: number;
   ms: number;
 }
 
@@ -21,7 +27,13 @@ export interface OcrOptions {
   /** Shown in the result's `source.name` and logs. */
   name?: string;
   dpi?: number;
+  /**
+   * Refuse documents with more pages than this; with `pages`, refuse selections of more pages
+   * (the file itself may then be longer).
+   */
   maxPages?: number;
+  /** Read only these pages: `'1-3,7,10-'` (1-based; `N-` runs to the last page). Default: all. */
+  pages?: string;
   maxPixels?: number;
   maxBytes?: number;
   deskew?: boolean;
@@ -35,6 +47,7 @@ const KNOWN = [
   'name',
   'dpi',
   'maxPages',
+  'pages',
   'maxPixels',
   'maxBytes',
   'deskew',
@@ -58,24 +71,40 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
   const dpi = integerIn('dpi', options.dpi ?? stageConfig.dpi, 72, 600);
   const log = logger.child({ stage: 'inprocess', document: name });
 
+  const maxPages = integerIn('maxPages', options.maxPages ?? stageConfig.maxPages, 1, MAX_PAGES);
+  if (options.pages !== undefined && typeof options.pages !== 'string') {
+    throw invalidParameter('pages', "a string such as '1-3,7'", options.pages);
+  }
+
   const started = performance.now();
   const document = await openDocument(bytes, {
     dpi,
-    maxPages: options.maxPages ?? stageConfig.maxPages,
+    // With a selection the limit applies to the pages read, checked below, not to the file.
+    maxPages: options.pages === undefined ? maxPages : MAX_PAGES,
     maxPixels: options.maxPixels ?? stageConfig.maxPixels,
     maxBytes: options.maxBytes ?? stageConfig.maxBytes,
   });
   const splitMs = ms(started);
   const pages: PageOutcome[] = [];
+  let numbers: number[];
   try {
-    for (let index = 0; index < document.pageCount; index++) {
+    numbers =
+      options.pages === undefined
+        ? Array.from({ length: document.pageCount }, (_, i) => i + 1)
+        : selectPages(options.pages, document.pageCount);
+    if (numbers.length > maxPages) {
+      throw new TooManyPagesError(`${numbers.length} pages are selected; the limit is ${maxPages}`, {
+        details: { pages: numbers.length, maxPages },
+      });
+    }
+    for (const [done, number] of numbers.entries()) {
       const pageStarted = performance.now();
-      const page: PageImage = await document.renderPage(index);
+      const page: PageImage = await document.renderPage(number - 1);
       const renderMs = ms(pageStarted);
       pages.push(await processPage(page, { deskew, denoise, renderMs }));
       const pageMs = ms(pageStarted);
-      log.debug({ page: index + 1, ms: pageMs }, 'page done');
-      options.onProgress?.({ page: index + 1, pageCount: document.pageCount, ms: pageMs });
+      log.debug({ page: number, ms: pageMs }, 'page done');
+      options.onProgress?.({ page: done + 1, pageCount: numbers.length, number, ms: pageMs });
     }
   } finally {
     await document.close();
@@ -88,8 +117,10 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
       format: document.format,
       bytes: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      ...(options.pages === undefined ? {} : { pages: document.pageCount }),
     },
     pages,
+    pageNumbers: numbers,
     models: store.models().map(({ name: model, version, sha256 }) => ({ name: model, version, sha256 })),
     timings: {
       split: round(splitMs + pages.reduce((sum, p) => sum + (p.timings.split ?? 0), 0)),

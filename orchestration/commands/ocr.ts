@@ -3,6 +3,8 @@ import { basename, extname, join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { OUTPUT_FORMATS, type OutputFormat, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
+import { isDocpipeError } from '../../stages/shared/errors.ts';
+import { MAX_PAGES } from '../../stages/split/core.ts';
 import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
@@ -11,6 +13,7 @@ interface OcrCommandOptions {
   output?: string;
   dpi: number;
   maxPages: number;
+  pages?: string;
   deskew: boolean;
   denoise: boolean;
   allowEmpty: boolean;
@@ -27,10 +30,11 @@ export function registerOcr(program: Command): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('-o, --output <dir>', 'write <name>.<txt|json|hocr> into this directory instead of printing')
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
+    .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)")
     .option(
       '--max-pages <n>',
-      'refuse documents with more pages',
-      parseInteger(1, 100_000),
+      'refuse documents (or --pages selections) with more pages',
+      parseInteger(1, MAX_PAGES),
       stageConfig.maxPages,
     )
     .option('--no-deskew', 'skip skew and orientation correction')
@@ -54,11 +58,15 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         name: basename(file),
         dpi: options.dpi,
         maxPages: options.maxPages,
+        ...(options.pages === undefined ? {} : { pages: options.pages }),
         deskew: options.deskew,
         denoise: options.denoise,
         requireText: !options.allowEmpty,
-        onProgress: ({ page, pageCount, ms }) =>
-          progress(`${basename(file)}: page ${page}/${pageCount} (${(ms / 1000).toFixed(2)} s)`),
+        onProgress: ({ page, pageCount, number, ms }) => {
+          const which =
+            options.pages === undefined ? `${page}/${pageCount}` : `${number} (${page}/${pageCount})`;
+          progress(`${basename(file)}: page ${which} (${(ms / 1000).toFixed(2)} s)`);
+        },
       });
       const seconds = (performance.now() - started) / 1000;
       progress(
@@ -81,7 +89,11 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         continue;
       }
       const { line, exitCode: code } = describeFailure(error);
-      process.stderr.write(`docpipe: ${file}: ${line}\n`);
+      const hint =
+        isDocpipeError(error) && error.code === 'TooManyPages'
+          ? ' (raise --max-pages, or read some of it with --pages)'
+          : '';
+      process.stderr.write(`docpipe: ${file}: ${line}${hint}\n`);
       exitCode = Math.max(exitCode, code);
     }
   }

@@ -25,6 +25,8 @@ export interface DocumentSource {
   sha256: string;
   etag?: string;
   versionId?: string;
+  /** Pages in the file, given when only some of them were read (a page selection). */
+  pages?: number;
 }
 
 export interface PageResult extends Omit<PageOutcome, 'timings'> {
@@ -51,6 +53,11 @@ export interface AssembleInput {
   documentId?: string;
   source: DocumentSource;
   pages: PageOutcome[];
+  /**
+   * The page numbers expected, ascending (default 1..pages.length): when only some pages of a file
+   * were read, those; a page outcome missing from it or not asked for is an error.
+   */
+  pageNumbers?: readonly number[];
   models: ModelRef[];
   /** Document-level timings (split, and the wall-clock total) measured by the caller. */
   timings?: StageTimings & { total?: number };
@@ -74,16 +81,16 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
     throw new InvalidOptionError('Expected at least one page outcome for pages but received none');
   }
   const pages = [...input.pages].sort((a, b) => a.number - b.number);
-  pages.forEach((page, i) => {
-    if (page.number !== i + 1) {
-      throw new InvalidOptionError(
-        `Expected pages numbered 1..${pages.length} but page ${i + 1} is missing`,
-        {
-          details: { parameter: 'pages', numbers: pages.map((p) => p.number) },
-        },
-      );
-    }
-  });
+  const expected = input.pageNumbers ?? pages.map((_, i) => i + 1);
+  const numbers = pages.map((p) => p.number);
+  if (numbers.length !== expected.length || numbers.some((n, i) => n !== expected[i])) {
+    const missing = expected.find((n) => !numbers.includes(n));
+    const wanted = input.pageNumbers ? `pages ${expected.join(', ')}` : `pages numbered 1..${pages.length}`;
+    const why = missing === undefined ? `received pages ${numbers.join(', ')}` : `page ${missing} is missing`;
+    throw new InvalidOptionError(`Expected ${wanted} but ${why}`, {
+      details: { parameter: 'pages', numbers },
+    });
+  }
 
   const pageResults = pages.map((page): PageResult => {
     const lines = page.lines.filter((line) => line.text.trim().length > 0);

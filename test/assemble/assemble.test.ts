@@ -87,6 +87,29 @@ describe('assembleDocument', () => {
 
     // Assess
     expect(act).toThrow(InvalidOptionError);
+    expect(act).toThrow('Expected pages numbered 1..2 but page 2 is missing');
+  });
+
+  it('accepts the pages of a selection, gaps and all', () => {
+    // Act
+    const result = assembleDocument({
+      source: { ...source, pages: 5 },
+      models,
+      pages: [page(5, ['e']), page(2, ['b'])],
+      pageNumbers: [2, 5],
+    });
+
+    // Assess
+    expect(result.pages.map((p) => p.number)).toEqual([2, 5]);
+    expect(result.pageCount).toBe(2);
+  });
+
+  it('rejects a selected page that is missing', () => {
+    // Act
+    const act = () => assembleDocument({ source, models, pages: [page(2, ['b'])], pageNumbers: [2, 5] });
+
+    // Assess
+    expect(act).toThrow('Expected pages 2, 5 but page 5 is missing');
   });
 });
 

@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
+import { InvalidOptionError, TooManyPagesError } from '../../stages/shared/errors.ts';
+import { cer } from '../bench/metrics.ts';
+import { schemaValidators } from '../support/schemas.ts';
+
+// The in-process runner behind `docpipe ocr`, on the project's own two-page letter (18 lines a page).
+const letter = readFileSync(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
+const truth = readFileSync(new URL('../../fixtures/samples/letter.gt.txt', import.meta.url), 'utf8')
+  .trimEnd()
+  .split('\n');
+const pageTruth = (number: number): string => truth.slice((number - 1) * 18, number * 18).join('\n');
+const { documentResult } = schemaValidators();
+
+describe('ocrDocument', () => {
+  test('reads every page in order into a result the schema accepts', async () => {
+    // Act
+    const result = await ocrDocument(letter, { name: 'letter.pdf' });
+
+    // Assess
+    expect(documentResult(result)).toBe(true);
+    expect(result.pages.map((p) => p.number)).toEqual([1, 2]);
+    expect(result.source.pages).toBeUndefined();
+    expect(cer(result.pages[1]!.text, pageTruth(2), { normalize: true })).toBeLessThan(0.01);
+  }, 60_000);
+
+  test('reads only the selected pages, numbered as in the file', async () => {
+    // Prepare
+    const progress: OcrProgress[] = [];
+
+    // Act
+    const result = await ocrDocument(letter, { pages: '2', onProgress: (p) => progress.push(p) });
+
+    // Assess
+    expect(documentResult(result)).toBe(true);
+    expect(result.pageCount).toBe(1);
+    expect(result.pages[0]!.number).toBe(2);
+    expect(result.source.pages).toBe(2);
+    expect(progress.map(({ page, pageCount, number }) => ({ page, pageCount, number }))).toEqual([
+      { page: 1, pageCount: 1, number: 2 },
+    ]);
+    expect(cer(result.text, pageTruth(2), { normalize: true })).toBeLessThan(0.01);
+  }, 60_000);
+
+  test('applies maxPages to the selection, not to the file', async () => {
+    // Act
+    const result = await ocrDocument(letter, { pages: '1', maxPages: 1 });
+
+    // Assess
+    expect(result.pages.map((p) => p.number)).toEqual([1]);
+  }, 60_000);
+
+  test('refuses a selection of more pages than maxPages', async () => {
+    // Act
+    const run = ocrDocument(letter, { pages: '1-', maxPages: 1 });
+
+    // Assess
+    await expect(run).rejects.toThrow(TooManyPagesError);
+    await expect(run).rejects.toThrow('2 pages are selected; the limit is 1');
+  });
+
+  test('refuses a page past the end before reading any page', async () => {
+    // Prepare
+    const progress: OcrProgress[] = [];
+
+    // Act
+    const run = ocrDocument(letter, { pages: '1,3', onProgress: (p) => progress.push(p) });
+
+    // Assess
+    await expect(run).rejects.toThrow(InvalidOptionError);
+    await expect(run).rejects.toThrow("received '1,3': the document has 2 pages");
+    expect(progress).toEqual([]);
+  });
+});
+
+describe('docpipe ocr', () => {
+  const bin = fileURLToPath(new URL('../../bin/docpipe.js', import.meta.url));
+  const samplePath = fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
+
+  test('exits non-zero with the error name and message, and no stack trace, for a bad page list', async () => {
+    // Act
+    const run = promisify(execFile)(process.execPath, [bin, 'ocr', '--pages', '2-1', samplePath]);
+
+    // Assess
+    const failure = await run.then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain("InvalidOption: Expected page numbers and ranges such as '1-3,7,10-'");
+    expect(failure?.stderr).toContain("the range '2-1' runs backwards");
+    expect(failure?.stderr).not.toMatch(/\n\s+at /u);
+  }, 30_000);
+
+  test('points at --pages when a document has too many pages', async () => {
+    // Act
+    const run = promisify(execFile)(process.execPath, [bin, 'ocr', '--max-pages', '1', samplePath]);
+
+    // Assess
+    const failure = await run.then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toContain(
+      'TooManyPages: The document has 2 pages; the limit is 1 (raise --max-pages, or read some of it with --pages)',
+    );
+  }, 30_000);
+});

@@ -1,0 +1,38 @@
+import { InvalidOptionError } from '../../stages/shared/errors.ts';
+import { selectPages } from '../../stages/split/pages.ts';
+
+describe('selectPages', () => {
+  test('reads single pages, ranges and open-ended ranges', () => {
+    // Act
+    const pages = selectPages('1-3, 7,10-', 12);
+
+    // Assess
+    expect(pages).toEqual([1, 2, 3, 7, 10, 11, 12]);
+  });
+
+  test('returns each page once, ascending, whatever the order and overlaps', () => {
+    // Act
+    const pages = selectPages('5,1-5,3', 6);
+
+    // Assess
+    expect(pages).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  test.each([
+    ['4', 3, 'the document has 3 pages'],
+    ['2-4', 3, 'the document has 3 pages'],
+    ['0', 3, 'pages are numbered from 1'],
+    ['3-1', 3, "the range '3-1' runs backwards"],
+    ['1,,2', 3, "'' is not a page number or a range"],
+    ['first', 3, "'first' is not a page number or a range"],
+    ['-2', 3, "'-2' is not a page number or a range"],
+    [' ', 3, 'the selection is empty'],
+  ])('refuses %p in a %d-page document: %s', (spec, pageCount, why) => {
+    // Act
+    const select = (): number[] => selectPages(spec, pageCount);
+
+    // Assess
+    expect(select).toThrow(InvalidOptionError);
+    expect(select).toThrow(`for pages but received '${spec}': ${why}`);
+  });
+});
