@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { type Command, Option } from 'commander';
 import { OUTPUT_FORMATS, type OutputFormat, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
@@ -26,7 +27,7 @@ export function registerOcr(program: Command): void {
   program
     .command('ocr')
     .description('read documents on this machine (all stages in-process) and print their text')
-    .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files')
+    .argument('<file...>', "PDF, TIFF, PNG, JPEG or WebP files; '-' reads one from stdin")
     .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
     .option('-o, --output <dir>', 'write <name>.<txt|json|hocr> into this directory instead of printing')
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
@@ -52,10 +53,20 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
   let exitCode: number = EXIT.ok;
   for (const file of files) {
     try {
-      const bytes = await readFile(file);
+      const stdin = file === '-';
+      if (stdin && process.stdin.isTTY) {
+        // Reading would wait for input that is not coming.
+        process.stderr.write(
+          "docpipe: -: stdin is a terminal; pipe a document in, e.g. 'docpipe ocr - < scan.pdf'\n",
+        );
+        exitCode = Math.max(exitCode, EXIT.usage);
+        continue;
+      }
+      const bytes = stdin ? await buffer(process.stdin) : await readFile(file);
+      const name = stdin ? 'stdin' : basename(file);
       const started = performance.now();
       const result = await ocrDocument(bytes, {
-        name: basename(file),
+        name,
         dpi: options.dpi,
         maxPages: options.maxPages,
         ...(options.pages === undefined ? {} : { pages: options.pages }),
@@ -65,17 +76,18 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         onProgress: ({ page, pageCount, number, ms }) => {
           const which =
             options.pages === undefined ? `${page}/${pageCount}` : `${number} (${page}/${pageCount})`;
-          progress(`${basename(file)}: page ${which} (${(ms / 1000).toFixed(2)} s)`);
+          progress(`${name}: page ${which} (${(ms / 1000).toFixed(2)} s)`);
         },
       });
       const seconds = (performance.now() - started) / 1000;
       progress(
-        `${basename(file)}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
+        `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
         true,
       );
       const rendered = renderResult(result, options.format);
       if (options.output !== undefined) {
-        const target = join(options.output, `${basename(file, extname(file))}.${EXTENSIONS[options.format]}`);
+        const stem = stdin ? name : basename(file, extname(file));
+        const target = join(options.output, `${stem}.${EXTENSIONS[options.format]}`);
         await writeFile(target, rendered);
         process.stderr.write(`${file} -> ${target}\n`);
       } else {

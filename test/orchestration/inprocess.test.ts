@@ -95,6 +95,27 @@ describe('docpipe ocr', () => {
     expect(failure?.stderr).not.toMatch(/\n\s+at /u);
   }, 30_000);
 
+  test("reads a document piped to '-'", async () => {
+    // Prepare
+    const receipt = readFileSync(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+    const receiptTruth = readFileSync(
+      new URL('../../fixtures/samples/receipt.gt.txt', import.meta.url),
+      'utf8',
+    );
+
+    // Act
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      const child = execFile(process.execPath, [bin, 'ocr', '-'], (error, out, err) =>
+        error ? reject(error) : resolve({ stdout: out, stderr: err }),
+      );
+      child.stdin!.end(receipt);
+    });
+
+    // Assess
+    expect(stderr).toContain('stdin: 1 page(s)');
+    expect(cer(stdout, receiptTruth, { normalize: true })).toBeLessThan(0.05);
+  }, 60_000);
+
   test('points at --pages when a document has too many pages', async () => {
     // Act
     const run = promisify(execFile)(process.execPath, [bin, 'ocr', '--max-pages', '1', samplePath]);
