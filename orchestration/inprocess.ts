@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../stages/assemble/core.ts';
 import { denoisePage } from '../stages/denoise/core.ts';
 import { deskewPage } from '../stages/deskew/core.ts';
 import { detectText } from '../stages/detect/core.ts';
 import { recognizeText } from '../stages/recognize/core.ts';
 import { stageConfig } from '../stages/shared/config.ts';
-import { TooManyPagesError } from '../stages/shared/errors.ts';
+import { fromErrorJSON, TooManyPagesError, WorkerCrashedError } from '../stages/shared/errors.ts';
 import { logger } from '../stages/shared/logger.ts';
 import { getModelStore } from '../stages/shared/model-store.ts';
 import type { PageImage } from '../stages/shared/types.ts';
 import { booleanOption, integerIn, invalidParameter, rejectUnknownKeys } from '../stages/shared/validate.ts';
 import { MAX_PAGES, openDocument } from '../stages/split/core.ts';
 import { selectPages } from '../stages/split/pages.ts';
+import type { PageReply, PageRequest } from './page-worker.ts';
 
 export interface OcrProgress {
   /** Pages done so far, 1..pageCount. */
@@ -38,6 +41,11 @@ export interface OcrOptions {
   maxBytes?: number;
   deskew?: boolean;
   denoise?: boolean;
+  /**
+   * Pages read at once, each in a worker thread with its own warm models (default 1: in this
+   * thread). Never more than the pages to read; onnxruntime gets the cores divided among them.
+   */
+  jobs?: number;
   /** Fail with NoTextFound when no page holds text (default true). */
   requireText?: boolean;
   onProgress?: (progress: OcrProgress) => void;
@@ -52,6 +60,7 @@ const KNOWN = [
   'maxBytes',
   'deskew',
   'denoise',
+  'jobs',
   'requireText',
   'onProgress',
 ];
@@ -72,6 +81,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
   const log = logger.child({ stage: 'inprocess', document: name });
 
   const maxPages = integerIn('maxPages', options.maxPages ?? stageConfig.maxPages, 1, MAX_PAGES);
+  const jobs = integerIn('jobs', options.jobs ?? 1, 1, 64);
   if (options.pages !== undefined && typeof options.pages !== 'string') {
     throw invalidParameter('pages', "a string such as '1-3,7'", options.pages);
   }
@@ -97,15 +107,48 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
         details: { pages: numbers.length, maxPages },
       });
     }
-    for (const [done, number] of numbers.entries()) {
-      const pageStarted = performance.now();
-      const page: PageImage = await document.renderPage(number - 1);
-      const renderMs = ms(pageStarted);
-      pages.push(await processPage(page, { deskew, denoise, renderMs }));
-      const pageMs = ms(pageStarted);
-      log.debug({ page: number, ms: pageMs }, 'page done');
-      options.onProgress?.({ page: done + 1, pageCount: numbers.length, number, ms: pageMs });
+    const selected = numbers;
+    const workers = Math.min(jobs, selected.length);
+    // Pages render one at a time here (pdf.js and the canvas are not shared across threads) while
+    // the workers read the pages already rendered.
+    let rendering: Promise<unknown> = Promise.resolve();
+    const render = (number: number): Promise<PageImage> => {
+      const rendered = rendering.then(() => document.renderPage(number - 1));
+      rendering = rendered.catch(() => undefined);
+      return rendered;
+    };
+    // Each lane reads its pages in its own worker; onnxruntime gets the cores divided among them.
+    const threads = Math.max(1, Math.floor(availableParallelism() / workers));
+    const pool = workers > 1 ? Array.from({ length: workers }, () => new PageWorker(threads)) : undefined;
+    const outcomes: PageOutcome[] = new Array(selected.length);
+    let next = 0;
+    let done = 0;
+    let failed = false;
+    const lane = async (_: unknown, laneIndex: number): Promise<void> => {
+      const worker = pool?.[laneIndex];
+      while (!failed && next < selected.length) {
+        const k = next++;
+        const number = selected[k]!;
+        const pageStarted = performance.now();
+        try {
+          const page = await render(number);
+          const flags = { deskew, denoise, renderMs: ms(pageStarted) };
+          outcomes[k] = worker ? await worker.run(page, flags) : await processPage(page, flags);
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+        const pageMs = ms(pageStarted);
+        log.debug({ page: number, ms: pageMs }, 'page done');
+        options.onProgress?.({ page: ++done, pageCount: selected.length, number, ms: pageMs });
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: workers }, lane));
+    } finally {
+      await Promise.all((pool ?? []).map((w) => w.close()));
     }
+    pages.push(...outcomes);
   } finally {
     await document.close();
   }
@@ -130,7 +173,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
   });
 }
 
-interface PageFlags {
+export interface PageFlags {
   deskew: boolean;
   denoise: boolean;
   renderMs: number;
@@ -188,4 +231,50 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
       recognize: recognizeMs,
     },
   };
+}
+
+/** A worker thread that reads one page at a time (`page-worker.ts`), its models kept warm. */
+class PageWorker {
+  private readonly worker: Worker;
+
+  constructor(ortThreads: number) {
+    this.worker = new Worker(new URL('./page-worker.ts', import.meta.url), {
+      // A DOCPIPE_ORT_THREADS the user set wins over the even split.
+      env: { DOCPIPE_ORT_THREADS: String(ortThreads), ...process.env },
+    });
+  }
+
+  run(page: PageImage, flags: PageFlags): Promise<PageOutcome> {
+    const worker = this.worker;
+    return new Promise<PageOutcome>((resolve, reject) => {
+      const settle = (): void => {
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        worker.off('error', onError);
+      };
+      const onMessage = (reply: PageReply): void => {
+        settle();
+        if (reply.ok) resolve(reply.outcome);
+        else reject(fromErrorJSON(reply.error));
+      };
+      const onExit = (code: number): void => {
+        settle();
+        reject(
+          new WorkerCrashedError(`A page worker exited with code ${code} reading page ${page.index + 1}`),
+        );
+      };
+      const onError = (error: Error): void => {
+        settle();
+        reject(new WorkerCrashedError(`A page worker failed: ${error.message}`, { cause: error }));
+      };
+      worker.on('message', onMessage);
+      worker.on('exit', onExit);
+      worker.on('error', onError);
+      worker.postMessage({ page, flags } satisfies PageRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
 }

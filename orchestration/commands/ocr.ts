@@ -1,4 +1,5 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { type Command, Option } from 'commander';
@@ -15,6 +16,7 @@ interface OcrCommandOptions {
   dpi: number;
   maxPages: number;
   pages?: string;
+  jobs: number;
   deskew: boolean;
   denoise: boolean;
   allowEmpty: boolean;
@@ -37,6 +39,12 @@ export function registerOcr(program: Command): void {
       'refuse documents (or --pages selections) with more pages',
       parseInteger(1, MAX_PAGES),
       stageConfig.maxPages,
+    )
+    .option(
+      '-j, --jobs <n>',
+      'pages read at once, each in a worker thread with its own models (1: in this thread)',
+      parseInteger(1, 64),
+      availableParallelism(),
     )
     .option('--no-deskew', 'skip skew and orientation correction')
     .option('--no-denoise', 'skip background and speck removal')
@@ -70,13 +78,13 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         dpi: options.dpi,
         maxPages: options.maxPages,
         ...(options.pages === undefined ? {} : { pages: options.pages }),
+        jobs: options.jobs,
         deskew: options.deskew,
         denoise: options.denoise,
         requireText: !options.allowEmpty,
         onProgress: ({ page, pageCount, number, ms }) => {
-          const which =
-            options.pages === undefined ? `${page}/${pageCount}` : `${number} (${page}/${pageCount})`;
-          progress(`${name}: page ${which} (${(ms / 1000).toFixed(2)} s)`);
+          // With --jobs pages finish out of order: name the page, then how far the document is.
+          progress(`${name}: page ${number} done (${page}/${pageCount}, ${(ms / 1000).toFixed(2)} s)`);
         },
       });
       const seconds = (performance.now() - started) / 1000;

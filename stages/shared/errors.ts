@@ -147,3 +147,39 @@ export function toDocpipeError(error: unknown): DocpipeError {
   const message = error instanceof Error ? error.message : String(error);
   return new InternalError(message, { cause: error });
 }
+
+type ErrorClass = new (message: string, options?: DocpipeErrorOptions) => DocpipeError;
+
+const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = Object.fromEntries(
+  [
+    UnsupportedFormatError,
+    CorruptDocumentError,
+    EncryptedDocumentError,
+    EmptyDocumentError,
+    TooManyPagesError,
+    TooManyPixelsError,
+    DocumentTooLargeError,
+    NoTextFoundError,
+    InvalidOptionError,
+    ModelUnavailableError,
+    InvalidEventError,
+    ArtifactMissingError,
+    TransientStorageError,
+    WorkerCrashedError,
+    StageTimeoutError,
+    InternalError,
+  ].map((cls) => [new cls('').name, cls]),
+);
+
+/**
+ * The typed error again from its `toJSON()` form, as it crosses a thread or process boundary
+ * (structured clone keeps only a plain Error); an unknown name becomes an InternalError.
+ */
+export function fromErrorJSON(json: {
+  name: string;
+  message: string;
+  details?: Record<string, unknown>;
+}): DocpipeError {
+  const cls = ERROR_CLASSES[json.name] ?? InternalError;
+  return new cls(json.message, { details: json.details ?? {} });
+}

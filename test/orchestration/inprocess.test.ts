@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
-import { InvalidOptionError, TooManyPagesError } from '../../stages/shared/errors.ts';
+import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { cer } from '../bench/metrics.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
@@ -25,6 +27,41 @@ describe('ocrDocument', () => {
     expect(result.pages.map((p) => p.number)).toEqual([1, 2]);
     expect(result.source.pages).toBeUndefined();
     expect(cer(result.pages[1]!.text, pageTruth(2), { normalize: true })).toBeLessThan(0.01);
+  }, 60_000);
+
+  test('reads pages in worker threads into the same text as in this thread', async () => {
+    // Prepare
+    const here = await ocrDocument(letter, { deskew: false, denoise: false });
+
+    // Act
+    const threaded = await ocrDocument(letter, { deskew: false, denoise: false, jobs: 2 });
+
+    // Assess
+    expect(threaded.pages.map((p) => p.number)).toEqual([1, 2]);
+    expect(threaded.text).toBe(here.text);
+    expect(documentResult(threaded)).toBe(true);
+  }, 90_000);
+
+  test('brings a typed error back from a worker thread', async () => {
+    // Prepare: the workers inherit a model store and cache that hold no models.
+    const empty = mkdtempSync(join(tmpdir(), 'docpipe-no-models-'));
+    const saved = { store: process.env.DOCPIPE_MODEL_STORE, cache: process.env.DOCPIPE_MODEL_CACHE };
+    process.env.DOCPIPE_MODEL_STORE = empty;
+    process.env.DOCPIPE_MODEL_CACHE = join(empty, 'cache');
+
+    // Act
+    const run = ocrDocument(letter, { jobs: 2 });
+
+    // Assess
+    try {
+      await expect(run).rejects.toThrow(ModelUnavailableError);
+    } finally {
+      process.env.DOCPIPE_MODEL_STORE = saved.store;
+      process.env.DOCPIPE_MODEL_CACHE = saved.cache;
+      if (saved.store === undefined) delete process.env.DOCPIPE_MODEL_STORE;
+      if (saved.cache === undefined) delete process.env.DOCPIPE_MODEL_CACHE;
+      rmSync(empty, { recursive: true, force: true });
+    }
   }, 60_000);
 
   test('reads only the selected pages, numbered as in the file', async () => {

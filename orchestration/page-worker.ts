@@ -1,0 +1,28 @@
+/**
+ * A worker thread for `ocrDocument` with `jobs > 1`: runs deskew -> denoise -> detect -> recognize
+ * on the pages it is sent, keeping its ONNX sessions warm between them. A thread, not a process: the
+ * page images move without a copy, and a one-shot CLI run has no service to protect from a crash.
+ */
+import { parentPort } from 'node:worker_threads';
+import { toDocpipeError } from '../stages/shared/errors.ts';
+import type { PageImage } from '../stages/shared/types.ts';
+import { type PageFlags, processPage } from './inprocess.ts';
+
+export interface PageRequest {
+  page: PageImage;
+  flags: PageFlags;
+}
+
+export type PageReply =
+  | { ok: true; outcome: Awaited<ReturnType<typeof processPage>> }
+  | { ok: false; error: ReturnType<ReturnType<typeof toDocpipeError>['toJSON']> };
+
+parentPort?.on('message', async ({ page, flags }: PageRequest) => {
+  let reply: PageReply;
+  try {
+    reply = { ok: true, outcome: await processPage(page, flags) };
+  } catch (error) {
+    reply = { ok: false, error: toDocpipeError(error).toJSON() };
+  }
+  parentPort!.postMessage(reply);
+});
