@@ -23,6 +23,9 @@ interface OcrCommandOptions {
   progress: boolean;
 }
 
+/** Default cap on --jobs, whatever the core count: memory grows with every job. */
+const DEFAULT_MAX_JOBS = 4;
+
 const EXTENSIONS: Record<OutputFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr' };
 
 export function registerOcr(program: Command): void {
@@ -44,7 +47,8 @@ export function registerOcr(program: Command): void {
       '-j, --jobs <n>',
       'pages read at once, each in a worker thread with its own models (1: in this thread)',
       parseInteger(1, 64),
-      availableParallelism(),
+      // Each job holds its own models and page images (about 0.9 GB at 300 DPI A4).
+      Math.min(availableParallelism(), DEFAULT_MAX_JOBS),
     )
     .option('--no-deskew', 'skip skew and orientation correction')
     .option('--no-denoise', 'skip background and speck removal')
