@@ -10,7 +10,7 @@
  *   - all its digits (letter words) or all its letters (numbers) are confusable, lone (not next to
  *     another character of their own class) and at most two;
  *   - the majority class has at least three characters (two for lowercase words with a '0', which
- *     covers 'to0' and '0ne');
+ *     covers 'to0' and '0ne'; one when a 0 makes a common two-letter word: 'N0:', '0n', 't0');
  *   - the character sits where a confusion is plausible and a code or unit is not: digits inside a
  *     word anywhere, except that 1, 5 and 8 at a word's edge are left alone (item and room numbers,
  *     'B8' sizes); letters inside a number, or 'o'/'O' at its edge (a leading 'S' or 'I' is a model
@@ -71,6 +71,7 @@ function asWord(core: string[]): string[] | null {
   if (digits.length === 0 || digits.length > MAX_CONFLICTS) return null;
   const lowercase = letters.every((ch) => !UPPER.test(ch));
   const onlyZeros = digits.every((i) => core[i] === '0');
+  if (core.length === 2 && letters.length === 1 && onlyZeros) return asShortWord(core);
   if (letters.length < 3 && !(letters.length === 2 && lowercase && onlyZeros)) return null;
   const out = [...core];
   for (const i of digits) {
@@ -88,6 +89,19 @@ function asWord(core: string[]): string[] | null {
     out[i] = upper ? pair[1] : pair[0];
   }
   return out;
+}
+
+/**
+ * Two-letter words with an o, which receipts and forms print as labels ('NO:', 'TO:') and running
+ * text is full of: one letter and a 0 becomes one of these, and nothing else ('A0' is a paper size).
+ */
+const SHORT_O_WORDS = new Set(['no', 'on', 'of', 'or', 'to', 'so', 'do', 'go']);
+
+function asShortWord(core: string[]): string[] | null {
+  const letter = core.find((ch) => LETTER.test(ch))!;
+  const o = UPPER.test(letter) ? 'O' : 'o';
+  const out = core.map((ch) => (ch === '0' ? o : ch));
+  return SHORT_O_WORDS.has(out.join('').toLowerCase()) ? out : null;
 }
 
 /**

@@ -21,6 +21,9 @@ describe('correctToken', () => {
     ['a letter O inside a date', '2024-O1-05', '2024-01-05'],
     ['a letter l between digits', '10l5', '1015'],
     ['a letter S before a decimal point', '1S.00', '15.00'],
+    ['a zero in a two-letter label', 'N0:', 'NO:'],
+    ['a zero starting a two-letter word', '0n', 'on'],
+    ['a zero ending a two-letter word', 't0', 'to'],
   ])('corrects %s', (_, token, expected) => {
     test(`${token} -> ${expected}`, () => {
       // Act
@@ -56,6 +59,8 @@ describe('correctToken', () => {
     ['a short capitals token with a zero', 'S0S'],
     ['an eight between lowercase letters', 'ab8cd'],
     ['an amount behind a currency code', 'RM3O.00'],
+    ['a paper size with a zero', 'A0'],
+    ['a two-letter code with a zero', 'B0'],
     ['a plain word', 'Total'],
     ['a plain number', '42.50'],
   ])('leaves alone %s', (_, token) => {
