@@ -12,7 +12,7 @@ import { logger } from '../stages/shared/logger.ts';
 import { getModelStore } from '../stages/shared/model-store.ts';
 import type { PageImage } from '../stages/shared/types.ts';
 import { booleanOption, integerIn, invalidParameter, rejectUnknownKeys } from '../stages/shared/validate.ts';
-import { MAX_PAGES, openDocument } from '../stages/split/core.ts';
+import { MAX_PAGES, type OpenedDocument, openDocument } from '../stages/split/core.ts';
 import { selectPages } from '../stages/split/pages.ts';
 import type { PageReply, PageRequest } from './page-worker.ts';
 
@@ -69,8 +69,9 @@ const round = (value: number): number => Math.round(value * 10) / 10;
 const ms = (since: number): number => round(performance.now() - since);
 
 /**
- * Runs every stage in this process, page after page: what `docpipe ocr` does. The event-driven
- * pipeline runs the same pure cores, one function per stage, with S3 in between.
+ * Runs every stage on this machine, what `docpipe ocr` does: page after page in this thread, or with
+ * `jobs` > 1 several pages at once in worker threads. The event-driven pipeline runs the same pure
+ * cores, one function per stage, with S3 in between.
  */
 export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Promise<DocumentResult> {
   rejectUnknownKeys('ocrDocument', options, KNOWN);
@@ -107,48 +108,9 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
         details: { pages: numbers.length, maxPages },
       });
     }
-    const selected = numbers;
-    const workers = Math.min(jobs, selected.length);
-    // Pages render one at a time here (pdf.js and the canvas are not shared across threads) while
-    // the workers read the pages already rendered.
-    let rendering: Promise<unknown> = Promise.resolve();
-    const render = (number: number): Promise<PageImage> => {
-      const rendered = rendering.then(() => document.renderPage(number - 1));
-      rendering = rendered.catch(() => undefined);
-      return rendered;
-    };
-    // Each lane reads its pages in its own worker; onnxruntime gets the cores divided among them.
-    const threads = Math.max(1, Math.floor(availableParallelism() / workers));
-    const pool = workers > 1 ? Array.from({ length: workers }, () => new PageWorker(threads)) : undefined;
-    const outcomes: PageOutcome[] = new Array(selected.length);
-    let next = 0;
-    let done = 0;
-    let failed = false;
-    const lane = async (_: unknown, laneIndex: number): Promise<void> => {
-      const worker = pool?.[laneIndex];
-      while (!failed && next < selected.length) {
-        const k = next++;
-        const number = selected[k]!;
-        const pageStarted = performance.now();
-        try {
-          const page = await render(number);
-          const flags = { deskew, denoise, renderMs: ms(pageStarted) };
-          outcomes[k] = worker ? await worker.run(page, flags) : await processPage(page, flags);
-        } catch (error) {
-          failed = true;
-          throw error;
-        }
-        const pageMs = ms(pageStarted);
-        log.debug({ page: number, ms: pageMs }, 'page done');
-        options.onProgress?.({ page: ++done, pageCount: selected.length, number, ms: pageMs });
-      }
-    };
-    try {
-      await Promise.all(Array.from({ length: workers }, lane));
-    } finally {
-      await Promise.all((pool ?? []).map((w) => w.close()));
-    }
-    pages.push(...outcomes);
+    pages.push(
+      ...(await readPages(document, numbers, { deskew, denoise, jobs, log, onProgress: options.onProgress })),
+    );
   } finally {
     await document.close();
   }
@@ -171,6 +133,63 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
     },
     requireText: options.requireText ?? true,
   });
+}
+
+interface ReadOptions {
+  deskew: boolean;
+  denoise: boolean;
+  jobs: number;
+  log: typeof logger;
+  onProgress: OcrOptions['onProgress'];
+}
+
+/** The outcome of each selected page, in the order of `selected`; the first failure fails all. */
+async function readPages(
+  document: OpenedDocument,
+  selected: readonly number[],
+  { deskew, denoise, jobs, log, onProgress }: ReadOptions,
+): Promise<PageOutcome[]> {
+  const workers = Math.min(jobs, selected.length);
+  // Pages render one at a time here (pdf.js and the canvas are not shared across threads) while
+  // the workers read the pages already rendered.
+  let rendering: Promise<unknown> = Promise.resolve();
+  const render = (number: number): Promise<PageImage> => {
+    const rendered = rendering.then(() => document.renderPage(number - 1));
+    rendering = rendered.catch(() => undefined);
+    return rendered;
+  };
+  // Each lane reads its pages in its own worker; onnxruntime gets the cores divided among them.
+  const threads = Math.max(1, Math.floor(availableParallelism() / workers));
+  const pool = workers > 1 ? Array.from({ length: workers }, () => new PageWorker(threads)) : undefined;
+  const outcomes: PageOutcome[] = new Array(selected.length);
+  let next = 0;
+  let done = 0;
+  let failed = false;
+  const lane = async (_: unknown, laneIndex: number): Promise<void> => {
+    const worker = pool?.[laneIndex];
+    while (!failed && next < selected.length) {
+      const k = next++;
+      const number = selected[k]!;
+      const pageStarted = performance.now();
+      try {
+        const page = await render(number);
+        const flags = { deskew, denoise, renderMs: ms(pageStarted) };
+        outcomes[k] = worker ? await worker.run(page, flags) : await processPage(page, flags);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      const pageMs = ms(pageStarted);
+      log.debug({ page: number, ms: pageMs }, 'page done');
+      onProgress?.({ page: ++done, pageCount: selected.length, number, ms: pageMs });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: workers }, lane));
+  } finally {
+    await Promise.all((pool ?? []).map((w) => w.close()));
+  }
+  return outcomes;
 }
 
 export interface PageFlags {
