@@ -2,10 +2,6 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../stages/assemble/core.ts';
-import { denoisePage } from '../stages/denoise/core.ts';
-import { deskewPage } from '../stages/deskew/core.ts';
-import { detectText } from '../stages/detect/core.ts';
-import { recognizeText } from '../stages/recognize/core.ts';
 import { stageConfig } from '../stages/shared/config.ts';
 import { fromErrorJSON, TooManyPagesError, WorkerCrashedError } from '../stages/shared/errors.ts';
 import { logger } from '../stages/shared/logger.ts';
@@ -14,6 +10,7 @@ import type { PageImage } from '../stages/shared/types.ts';
 import { booleanOption, integerIn, invalidParameter, rejectUnknownKeys } from '../stages/shared/validate.ts';
 import { MAX_PAGES, type OpenedDocument, openDocument } from '../stages/split/core.ts';
 import { selectPages } from '../stages/split/pages.ts';
+import { elapsedMs, type PageFlags, processPage } from './page.ts';
 import type { PageReply, PageRequest } from './page-worker.ts';
 
 export interface OcrProgress {
@@ -66,7 +63,6 @@ const KNOWN = [
 ];
 
 const round = (value: number): number => Math.round(value * 10) / 10;
-const ms = (since: number): number => round(performance.now() - since);
 
 /**
  * Runs every stage on this machine, what `docpipe ocr` does: page after page in this thread, or with
@@ -95,9 +91,9 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
     maxPixels: options.maxPixels ?? stageConfig.maxPixels,
     maxBytes: options.maxBytes ?? stageConfig.maxBytes,
   });
-  const splitMs = ms(started);
-  const pages: PageOutcome[] = [];
+  const splitMs = elapsedMs(started);
   let numbers: number[];
+  let pages: PageOutcome[];
   try {
     numbers =
       options.pages === undefined
@@ -108,9 +104,13 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
         details: { pages: numbers.length, maxPages },
       });
     }
-    pages.push(
-      ...(await readPages(document, numbers, { deskew, denoise, jobs, log, onProgress: options.onProgress })),
-    );
+    pages = await readPages(document, numbers, {
+      deskew,
+      denoise,
+      jobs,
+      log,
+      onProgress: options.onProgress,
+    });
   } finally {
     await document.close();
   }
@@ -129,7 +129,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
     models: store.models().map(({ name: model, version, sha256 }) => ({ name: model, version, sha256 })),
     timings: {
       split: round(splitMs + pages.reduce((sum, p) => sum + (p.timings.split ?? 0), 0)),
-      total: ms(started),
+      total: elapsedMs(started),
     },
     requireText: options.requireText ?? true,
   });
@@ -173,13 +173,13 @@ async function readPages(
       const pageStarted = performance.now();
       try {
         const page = await render(number);
-        const flags = { deskew, denoise, renderMs: ms(pageStarted) };
+        const flags = { deskew, denoise, renderMs: elapsedMs(pageStarted) };
         outcomes[k] = worker ? await worker.run(page, flags) : await processPage(page, flags);
       } catch (error) {
         failed = true;
         throw error;
       }
-      const pageMs = ms(pageStarted);
+      const pageMs = elapsedMs(pageStarted);
       log.debug({ page: number, ms: pageMs }, 'page done');
       onProgress?.({ page: ++done, pageCount: selected.length, number, ms: pageMs });
     }
@@ -190,66 +190,6 @@ async function readPages(
     await Promise.all((pool ?? []).map((w) => w.close()));
   }
   return outcomes;
-}
-
-export interface PageFlags {
-  deskew: boolean;
-  denoise: boolean;
-  renderMs: number;
-}
-
-/** deskew -> denoise -> detect -> recognize on one page image, with per-stage timings. */
-export async function processPage(page: PageImage, flags: PageFlags): Promise<PageOutcome> {
-  let png = page.png;
-  let width = page.width;
-  let height = page.height;
-  let t = performance.now();
-  const deskewed = flags.deskew
-    ? await deskewPage(png)
-    : {
-        png,
-        width,
-        height,
-        angle: 0,
-        orientation: 0 as const,
-        confidence: 0,
-        applied: false,
-        reason: 'disabled',
-      };
-  const deskewMs = ms(t);
-  png = deskewed.png;
-  width = deskewed.width;
-  height = deskewed.height;
-
-  t = performance.now();
-  // Lines are found on the cleaned page and read from the deskewed one (see the recognize handler).
-  const cleaned = flags.denoise ? (await denoisePage(png)).png : png;
-  const denoiseMs = ms(t);
-
-  t = performance.now();
-  const detection = await detectText(cleaned);
-  const detectMs = ms(t);
-
-  t = performance.now();
-  const recognized = await recognizeText(png, detection);
-  const recognizeMs = ms(t);
-
-  const { png: _png, width: _w, height: _h, ...deskew } = deskewed;
-  return {
-    number: page.index + 1,
-    width,
-    height,
-    dpi: page.dpi,
-    deskew,
-    lines: recognized.lines,
-    timings: {
-      split: flags.renderMs,
-      deskew: deskewMs,
-      denoise: denoiseMs,
-      detect: detectMs,
-      recognize: recognizeMs,
-    },
-  };
 }
 
 /** A worker thread that reads one page at a time (`page-worker.ts`), its models kept warm. */

@@ -1,21 +1,20 @@
 /**
  * A worker thread for `ocrDocument` with `jobs > 1`: runs deskew -> denoise -> detect -> recognize
- * on the pages it is sent, keeping its ONNX sessions warm between them. A thread, not a process: the
- * page images move without a copy, and a one-shot CLI run has no service to protect from a crash.
+ * on the pages it is sent, keeping its ONNX sessions warm between them. A thread, not a process: a
+ * one-shot CLI run has no service to protect from a crash, and a thread starts faster.
  */
 import { parentPort } from 'node:worker_threads';
-import { toDocpipeError } from '../stages/shared/errors.ts';
+import type { PageOutcome } from '../stages/assemble/core.ts';
+import { type ErrorJSON, toDocpipeError } from '../stages/shared/errors.ts';
 import type { PageImage } from '../stages/shared/types.ts';
-import { type PageFlags, processPage } from './inprocess.ts';
+import { type PageFlags, processPage } from './page.ts';
 
 export interface PageRequest {
   page: PageImage;
   flags: PageFlags;
 }
 
-export type PageReply =
-  | { ok: true; outcome: Awaited<ReturnType<typeof processPage>> }
-  | { ok: false; error: ReturnType<ReturnType<typeof toDocpipeError>['toJSON']> };
+export type PageReply = { ok: true; outcome: PageOutcome } | { ok: false; error: ErrorJSON };
 
 parentPort?.on('message', async ({ page, flags }: PageRequest) => {
   let reply: PageReply;

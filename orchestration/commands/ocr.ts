@@ -47,7 +47,7 @@ export function registerOcr(program: Command): void {
       '-j, --jobs <n>',
       'pages read at once, each in a worker thread with its own models (1: in this thread)',
       parseInteger(1, 64),
-      // Each job holds its own models and page images (about 0.9 GB at 300 DPI A4).
+      // Each job holds its own models and page images (about 0.8 GB more per job at 300 DPI A4).
       Math.min(availableParallelism(), DEFAULT_MAX_JOBS),
     )
     .option('--no-deskew', 'skip skew and orientation correction')

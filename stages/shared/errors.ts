@@ -11,6 +11,15 @@ export interface DocpipeErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/** A DocpipeError as plain data: what result events carry and what crosses a thread boundary. */
+export interface ErrorJSON {
+  name: string;
+  code: string;
+  message: string;
+  retryable: boolean;
+  details: Record<string, unknown>;
+}
+
 export abstract class DocpipeError extends Error {
   /** True when the same call may succeed later (throttling, a worker that died, a network blip). */
   abstract readonly retryable: boolean;
@@ -25,13 +34,7 @@ export abstract class DocpipeError extends Error {
     return this.name;
   }
 
-  toJSON(): {
-    name: string;
-    code: string;
-    message: string;
-    retryable: boolean;
-    details: Record<string, unknown>;
-  } {
+  toJSON(): ErrorJSON {
     return {
       name: this.name,
       code: this.code,
@@ -175,11 +178,7 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorClass>> = Object.fromEntries(
  * The typed error again from its `toJSON()` form, as it crosses a thread or process boundary
  * (structured clone keeps only a plain Error); an unknown name becomes an InternalError.
  */
-export function fromErrorJSON(json: {
-  name: string;
-  message: string;
-  details?: Record<string, unknown>;
-}): DocpipeError {
+export function fromErrorJSON(json: Pick<ErrorJSON, 'name' | 'message'> & Partial<ErrorJSON>): DocpipeError {
   const cls = ERROR_CLASSES[json.name] ?? InternalError;
   return new cls(json.message, { details: json.details ?? {} });
 }

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { cer } from '../bench/metrics.ts';
@@ -117,19 +116,28 @@ describe('docpipe ocr', () => {
   const bin = fileURLToPath(new URL('../../bin/docpipe.js', import.meta.url));
   const samplePath = fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
 
+  /** Runs the CLI to its end, whatever its exit code, with `input` on its stdin. */
+  function docpipe(
+    args: string[],
+    input?: Buffer,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const child = execFile(process.execPath, [bin, ...args], (error, stdout, stderr) =>
+        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
+      );
+      child.stdin!.end(input);
+    });
+  }
+
   test('exits non-zero with the error name and message, and no stack trace, for a bad page list', async () => {
     // Act
-    const run = promisify(execFile)(process.execPath, [bin, 'ocr', '--pages', '2-1', samplePath]);
+    const { code, stderr } = await docpipe(['ocr', '--pages', '2-1', samplePath]);
 
     // Assess
-    const failure = await run.then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain("InvalidOption: Expected page numbers and ranges such as '1-3,7,10-'");
-    expect(failure?.stderr).toContain("the range '2-1' runs backwards");
-    expect(failure?.stderr).not.toMatch(/\n\s+at /u);
+    expect(code).toBe(1);
+    expect(stderr).toContain("InvalidOption: Expected page numbers and ranges such as '1-3,7,10-'");
+    expect(stderr).toContain("the range '2-1' runs backwards");
+    expect(stderr).not.toMatch(/\n\s+at /u);
   }, 30_000);
 
   test("reads a document piped to '-'", async () => {
@@ -141,29 +149,21 @@ describe('docpipe ocr', () => {
     );
 
     // Act
-    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      const child = execFile(process.execPath, [bin, 'ocr', '-'], (error, out, err) =>
-        error ? reject(error) : resolve({ stdout: out, stderr: err }),
-      );
-      child.stdin!.end(receipt);
-    });
+    const { code, stdout, stderr } = await docpipe(['ocr', '-'], receipt);
 
     // Assess
+    expect(code).toBe(0);
     expect(stderr).toContain('stdin: 1 page(s)');
     expect(cer(stdout, receiptTruth, { normalize: true })).toBeLessThan(0.05);
   }, 60_000);
 
   test('points at --pages when a document has too many pages', async () => {
     // Act
-    const run = promisify(execFile)(process.execPath, [bin, 'ocr', '--max-pages', '1', samplePath]);
+    const { code, stderr } = await docpipe(['ocr', '--max-pages', '1', samplePath]);
 
     // Assess
-    const failure = await run.then(
-      () => undefined,
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure?.code).toBe(1);
-    expect(failure?.stderr).toContain(
+    expect(code).toBe(1);
+    expect(stderr).toContain(
       'TooManyPages: The document has 2 pages; the limit is 1 (raise --max-pages, or read some of it with --pages)',
     );
   }, 30_000);
