@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
+import { getModelStore } from '../../stages/shared/model-store.ts';
 import { cer } from '../bench/metrics.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
@@ -42,7 +43,9 @@ describe('ocrDocument', () => {
   }, 90_000);
 
   test('brings a typed error back from a worker thread', async () => {
-    // Prepare: the workers inherit a model store and cache that hold no models.
+    // Prepare: this thread's model store is made first, on the bundled models, so only a worker can
+    // fail; the workers inherit a model store and cache that hold no models.
+    getModelStore();
     const empty = mkdtempSync(join(tmpdir(), 'docpipe-no-models-'));
     const saved = { store: process.env.DOCPIPE_MODEL_STORE, cache: process.env.DOCPIPE_MODEL_CACHE };
     process.env.DOCPIPE_MODEL_STORE = empty;
