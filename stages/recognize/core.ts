@@ -66,7 +66,7 @@ export interface RecognizeOptions {
    */
   correctConfusions?: boolean;
   /**
-   * Check words against an English word list: take out restored spaces that split a word, and swap
+   * Check words against an English word list: take out spaces that split a word into pieces, and swap
    * an unsure character for the model's runner-up when that makes a non-word a word (lexicon.ts).
    * Default true.
    */

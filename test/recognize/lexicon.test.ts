@@ -35,15 +35,52 @@ describe('applyLexicon', () => {
     expect(textOf(fixed)).toBe('SIMPLIFIED TAX');
   });
 
-  test('keeps a space the model emitted itself', () => {
-    // Prepare
-    const decoded = line('Wor_ld');
+  test('joins a word the model itself spelt out in pieces', () => {
+    // Prepare: letter-spaced receipt print, where the model emits the spaces.
+    const decoded = line('Descr_ipt_ion TAX');
+    const lexicon = new Lexicon(['description', 'tax']);
 
     // Act
-    const fixed = applyLexicon(decoded, words);
+    const fixed = applyLexicon(decoded, lexicon);
 
     // Assess
-    expect(textOf(fixed)).toBe('Wor ld');
+    expect(textOf(fixed)).toBe('Description TAX');
+  });
+
+  test('takes a lone letter as a piece of a word', () => {
+    // Prepare: 'ASH' is a word, but 'C' alone is not.
+    const decoded = line('C_ASH 12.00');
+    const lexicon = new Lexicon(['cash', 'ash']);
+
+    // Act
+    const fixed = applyLexicon(decoded, lexicon);
+
+    // Assess
+    expect(textOf(fixed)).toBe('CASH 12.00');
+  });
+
+  test('keeps an initial apart from the name before it', () => {
+    // Prepare: 'Carols' is a word, but 'S.' is an initial.
+    const decoded = line('Carol_S. Harper');
+    const lexicon = new Lexicon(['carol', 'carols']);
+
+    // Act
+    const fixed = applyLexicon(decoded, lexicon);
+
+    // Assess
+    expect(textOf(fixed)).toBe('Carol S. Harper');
+  });
+
+  test('does not join a piece of a code to the word after it', () => {
+    // Prepare: the P of 'U.P' belongs to the code, though 'Piss' is a word.
+    const decoded = line('U.P_Iss');
+    const lexicon = new Lexicon(['piss']);
+
+    // Act
+    const fixed = applyLexicon(decoded, lexicon);
+
+    // Assess
+    expect(textOf(fixed)).toBe('U.P Iss');
   });
 
   test('keeps a restored space between two words', () => {
