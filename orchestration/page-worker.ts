@@ -4,22 +4,21 @@
  * one-shot CLI run has no service to protect from a crash, and a thread starts faster.
  */
 import { parentPort } from 'node:worker_threads';
-import type { PageOutcome } from '../stages/assemble/core.ts';
 import { type ErrorJSON, toDocpipeError } from '../stages/shared/errors.ts';
 import type { PageImage } from '../stages/shared/types.ts';
-import { type PageFlags, processPage } from './page.ts';
+import { type PageFlags, type PageRead, processPage } from './page.ts';
 
 export interface PageRequest {
   page: PageImage;
   flags: PageFlags;
 }
 
-export type PageReply = { ok: true; outcome: PageOutcome } | { ok: false; error: ErrorJSON };
+export type PageReply = { ok: true; read: PageRead } | { ok: false; error: ErrorJSON };
 
 parentPort?.on('message', async ({ page, flags }: PageRequest) => {
   let reply: PageReply;
   try {
-    reply = { ok: true, outcome: await processPage(page, flags) };
+    reply = { ok: true, read: await processPage(page, flags) };
   } catch (error) {
     reply = { ok: false, error: toDocpipeError(error).toJSON() };
   }

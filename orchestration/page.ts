@@ -4,6 +4,7 @@
  * four stages and not pdf.js.
  */
 import type { PageOutcome } from '../stages/assemble/core.ts';
+import { encodePageImage, type PdfPageImage } from '../stages/assemble/pdf.ts';
 import { denoisePage } from '../stages/denoise/core.ts';
 import { deskewPage } from '../stages/deskew/core.ts';
 import { detectText } from '../stages/detect/core.ts';
@@ -17,10 +18,17 @@ export interface PageFlags {
   deskew: boolean;
   denoise: boolean;
   renderMs: number;
+  /** Also return the page image the boxes are in (the deskewed page), encoded for a searchable PDF. */
+  keepImage?: boolean;
+}
+
+export interface PageRead {
+  outcome: PageOutcome;
+  image?: PdfPageImage;
 }
 
 /** deskew -> denoise -> detect -> recognize on one page image, with per-stage timings. */
-export async function processPage(page: PageImage, flags: PageFlags): Promise<PageOutcome> {
+export async function processPage(page: PageImage, flags: PageFlags): Promise<PageRead> {
   let png = page.png;
   let width = page.width;
   let height = page.height;
@@ -55,8 +63,9 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
   const recognized = await recognizeText(png, detection);
   const recognizeMs = elapsedMs(t);
 
+  const image = flags.keepImage ? await encodePageImage(png) : undefined;
   const { png: _png, width: _w, height: _h, ...deskew } = deskewed;
-  return {
+  const outcome: PageOutcome = {
     number: page.index + 1,
     width,
     height,
@@ -71,4 +80,5 @@ export async function processPage(page: PageImage, flags: PageFlags): Promise<Pa
       recognize: recognizeMs,
     },
   };
+  return image ? { outcome, image } : { outcome };
 }

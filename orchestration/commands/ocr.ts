@@ -1,17 +1,22 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { type Command, Option } from 'commander';
-import { OUTPUT_FORMATS, type OutputFormat, renderResult } from '../../stages/assemble/render.ts';
+import { type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
+import { OUTPUT_FORMATS, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
 import { isDocpipeError } from '../../stages/shared/errors.ts';
 import { MAX_PAGES } from '../../stages/split/core.ts';
 import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
+/** What `--format` takes: the text renderings, and a searchable PDF. */
+const CLI_FORMATS = [...OUTPUT_FORMATS, 'pdf'] as const;
+type CliFormat = (typeof CLI_FORMATS)[number];
+
 interface OcrCommandOptions {
-  format: OutputFormat;
+  format: CliFormat;
   output?: string;
   dpi: number;
   maxPages: number;
@@ -26,15 +31,22 @@ interface OcrCommandOptions {
 /** Default cap on --jobs, whatever the core count: memory grows with every job. */
 const DEFAULT_MAX_JOBS = 4;
 
-const EXTENSIONS: Record<OutputFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr' };
+const EXTENSIONS: Record<CliFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr', pdf: 'pdf' };
 
 export function registerOcr(program: Command): void {
   program
     .command('ocr')
     .description('read documents on this machine (all stages in-process) and print their text')
     .argument('<file...>', "PDF, TIFF, PNG, JPEG or WebP files; '-' reads one from stdin")
-    .addOption(new Option('-f, --format <format>', 'output format').choices(OUTPUT_FORMATS).default('text'))
-    .option('-o, --output <dir>', 'write <name>.<txt|json|hocr> into this directory instead of printing')
+    .addOption(
+      new Option(
+        '-f, --format <format>',
+        'output format (pdf: the deskewed page images with an invisible, searchable text layer)',
+      )
+        .choices(CLI_FORMATS)
+        .default('text'),
+    )
+    .option('-o, --output <dir>', 'write <name>.<txt|json|hocr|pdf> into this directory instead of printing')
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
     .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)")
     .option(
@@ -61,6 +73,17 @@ export function registerOcr(program: Command): void {
 
 async function runOcr(files: string[], options: OcrCommandOptions): Promise<number> {
   const progress = progressWriter(options.progress);
+  if (options.format === 'pdf' && options.output === undefined && process.stdout.isTTY) {
+    // A PDF's bytes on a terminal help nobody and can upset it.
+    process.stderr.write(
+      "docpipe: --format pdf writes binary: give --output <dir>, or redirect, e.g. 'docpipe ocr -f pdf scan.tif > scan.pdf'\n",
+    );
+    return EXIT.usage;
+  }
+  if (options.format === 'pdf' && options.output === undefined && files.length > 1) {
+    process.stderr.write('docpipe: --format pdf prints one document; give --output <dir> for several\n');
+    return EXIT.usage;
+  }
   if (options.output !== undefined) await mkdir(options.output, { recursive: true });
   let exitCode: number = EXIT.ok;
   for (const file of files) {
@@ -74,9 +97,25 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         exitCode = Math.max(exitCode, EXIT.usage);
         continue;
       }
-      const bytes = stdin ? await buffer(process.stdin) : await readFile(file);
       const name = stdin ? 'stdin' : basename(file);
+      const target =
+        options.output === undefined
+          ? undefined
+          : join(
+              options.output,
+              `${stdin ? name : basename(file, extname(file))}.${EXTENSIONS[options.format]}`,
+            );
+      if (target !== undefined && !stdin && (await sameFile(file, target))) {
+        // 'docpipe ocr -f pdf -o . scan.pdf' would otherwise replace the scan with its OCR.
+        process.stderr.write(
+          `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
+        );
+        exitCode = Math.max(exitCode, EXIT.usage);
+        continue;
+      }
+      const bytes = stdin ? await buffer(process.stdin) : await readFile(file);
       const started = performance.now();
+      const images = new Map<number, PdfPageImage>();
       const result = await ocrDocument(bytes, {
         name,
         dpi: options.dpi,
@@ -86,6 +125,9 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         deskew: options.deskew,
         denoise: options.denoise,
         requireText: !options.allowEmpty,
+        ...(options.format === 'pdf'
+          ? { onPageImage: (number: number, image: PdfPageImage) => images.set(number, image) }
+          : {}),
         onProgress: ({ page, pageCount, number, ms }) => {
           // With --jobs pages finish out of order: name the page, then how far the document is.
           progress(`${name}: page ${number} done (${page}/${pageCount}, ${(ms / 1000).toFixed(2)} s)`);
@@ -96,10 +138,11 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
         true,
       );
-      const rendered = renderResult(result, options.format);
-      if (options.output !== undefined) {
-        const stem = stdin ? name : basename(file, extname(file));
-        const target = join(options.output, `${stem}.${EXTENSIONS[options.format]}`);
+      const rendered =
+        options.format === 'pdf'
+          ? await renderSearchablePdf(result, images)
+          : renderResult(result, options.format);
+      if (target !== undefined) {
         await writeFile(target, rendered);
         process.stderr.write(`${file} -> ${target}\n`);
       } else {
@@ -122,4 +165,10 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
     }
   }
   return exitCode;
+}
+
+/** Whether two paths name the same existing file (the second may not exist yet). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const real = (path: string): Promise<string> => realpath(path).catch(() => resolve(path));
+  return (await real(a)) === (await real(b));
 }

@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
@@ -169,5 +170,69 @@ describe('docpipe ocr', () => {
     expect(stderr).toContain(
       'TooManyPages: The document has 2 pages; the limit is 1 (raise --max-pages, or read some of it with --pages)',
     );
+  }, 30_000);
+
+  test('writes a searchable PDF whose text layer reads like the text output', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'docpipe-pdf-'));
+    const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+    const receiptTruth = readFileSync(
+      new URL('../../fixtures/samples/receipt.gt.txt', import.meta.url),
+      'utf8',
+    );
+
+    try {
+      // Act
+      const { code, stderr } = await docpipe(['ocr', '-f', 'pdf', '-o', dir, receiptPath]);
+
+      // Assess: one page, with the text a viewer's search and copy would find.
+      expect(code).toBe(0);
+      expect(stderr).toContain(`-> ${join(dir, 'receipt.pdf')}`);
+      const task = getDocument({
+        data: new Uint8Array(readFileSync(join(dir, 'receipt.pdf'))),
+        verbosity: VerbosityLevel.ERRORS,
+      });
+      const pdf = await task.promise;
+      const page = await pdf.getPage(1);
+      const content = await page.getTextContent();
+      const text = content.items
+        .map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : ' ') : ''))
+        .join('');
+      await task.destroy();
+      expect(pdf.numPages).toBe(1);
+      expect(cer(text, receiptTruth, { normalize: true })).toBeLessThan(0.05);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('refuses to write a PDF over the document it reads', async () => {
+    // Prepare: a copy, so that a failure cannot overwrite the project's sample.
+    const dir = mkdtempSync(join(tmpdir(), 'docpipe-pdf-'));
+    const copy = join(dir, 'letter.pdf');
+    copyFileSync(samplePath, copy);
+
+    try {
+      // Act
+      const { code, stderr } = await docpipe(['ocr', '-f', 'pdf', '-o', dir, copy]);
+
+      // Assess
+      expect(code).toBe(2);
+      expect(stderr).toContain('the output would overwrite the input; choose another --output');
+      expect(readFileSync(copy)).toEqual(readFileSync(samplePath));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  test('asks for --output before printing PDFs of several documents', async () => {
+    // Act
+    const { code, stderr, stdout } = await docpipe(['ocr', '-f', 'pdf', samplePath, samplePath]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain('--format pdf prints one document; give --output <dir> for several');
+    expect(stdout).toBe('');
+    expect(existsSync(samplePath)).toBe(true);
   }, 30_000);
 });

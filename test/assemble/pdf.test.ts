@@ -1,0 +1,269 @@
+import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import sharp from 'sharp';
+import { assembleDocument, type DocumentResult, type PageOutcome } from '../../stages/assemble/core.ts';
+import { encodePageImage, type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
+import { InvalidOptionError } from '../../stages/shared/errors.ts';
+import type { Quad, RecognizedWord } from '../../stages/shared/types.ts';
+import { openDocument } from '../../stages/split/core.ts';
+
+// A 600 x 300 px page at 150 DPI: 288 x 144 points.
+const DPI = 150;
+const WIDTH = 600;
+const HEIGHT = 300;
+const POINTS = 72 / DPI;
+
+const rect = (x0: number, y0: number, x1: number, y1: number): Quad => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+];
+
+const word = (text: string, x0: number, x1: number, y0 = 40, y1 = 70): RecognizedWord => ({
+  text,
+  confidence: 0.95,
+  box: rect(x0, y0, x1, y1),
+});
+
+function outcome(number: number, words: RecognizedWord[][]): PageOutcome {
+  return {
+    number,
+    width: WIDTH,
+    height: HEIGHT,
+    dpi: DPI,
+    deskew: { angle: 0, orientation: 0, confidence: 0.9, applied: false },
+    lines: words.map((line) => ({
+      text: line.map((w) => w.text).join(' '),
+      confidence: 0.95,
+      box: rect(line[0]!.box[0][0], line[0]!.box[0][1], line.at(-1)!.box[2][0], line.at(-1)!.box[2][1]),
+      words: line,
+    })),
+    timings: { deskew: 1, denoise: 1, detect: 1, recognize: 1 },
+  };
+}
+
+function result(pages: PageOutcome[]): DocumentResult {
+  return assembleDocument({
+    source: { name: 'scan.tif', format: 'tiff', bytes: 1, sha256: 'a'.repeat(64) },
+    pages,
+    models: [],
+    now: new Date(Date.UTC(2026, 11, 2)),
+  });
+}
+
+async function blankPage(): Promise<PdfPageImage> {
+  const png = await sharp(Buffer.alloc(WIDTH * HEIGHT, 255), {
+    raw: { width: WIDTH, height: HEIGHT, channels: 1 },
+  })
+    .png()
+    .toBuffer();
+  return encodePageImage(png);
+}
+
+interface TextItem {
+  str: string;
+  x: number;
+  y: number;
+  width: number;
+}
+
+/** Each page's size in points and its text items, as pdf.js (Firefox's viewer) extracts them. */
+async function readPdf(bytes: Buffer): Promise<Array<{ width: number; height: number; items: TextItem[] }>> {
+  const task = getDocument({ data: new Uint8Array(bytes), verbosity: VerbosityLevel.ERRORS });
+  const pdf = await task.promise;
+  const pages = [];
+  for (let n = 1; n <= pdf.numPages; n++) {
+    const page = await pdf.getPage(n);
+    const { width, height } = page.getViewport({ scale: 1 });
+    const content = await page.getTextContent();
+    const items = content.items
+      .filter((item) => 'str' in item && item.str.trim() !== '')
+      .map((item) => {
+        const { str, transform, width: w } = item as { str: string; transform: number[]; width: number };
+        return { str, x: transform[4]!, y: transform[5]!, width: w };
+      });
+    pages.push({ width, height, items });
+  }
+  await task.destroy();
+  return pages;
+}
+
+describe('renderSearchablePdf', () => {
+  test('makes one page per result page, sized from its pixels and DPI', async () => {
+    // Prepare
+    const doc = result([outcome(1, [[word('one', 20, 80)]]), outcome(2, [[word('two', 20, 80)]])]);
+    const image = await blankPage();
+
+    // Act
+    const pdf = await renderSearchablePdf(
+      doc,
+      new Map([
+        [1, image],
+        [2, image],
+      ]),
+    );
+
+    // Assess
+    const pages = await readPdf(pdf);
+    expect(pages.map((p) => [p.width, p.height])).toEqual([
+      [WIDTH * POINTS, HEIGHT * POINTS],
+      [WIDTH * POINTS, HEIGHT * POINTS],
+    ]);
+  });
+
+  test("lays a line's words on one baseline, below the line before", async () => {
+    // Prepare
+    const doc = result([
+      outcome(1, [
+        [word('TOTAL', 20, 120), word('12.50', 400, 500, 42, 71)],
+        [word('CASH', 20, 110, 100, 130)],
+      ]),
+    ]);
+
+    // Act
+    const pdf = await renderSearchablePdf(doc, new Map([[1, await blankPage()]]));
+
+    // Assess: pdf.js keeps the far-apart words as two items, at one height.
+    const [page] = await readPdf(pdf);
+    const at = Object.fromEntries(page!.items.map((i) => [i.str.trim(), i.y]));
+    expect(Object.keys(at)).toEqual(['TOTAL', '12.50', 'CASH']);
+    expect(at['12.50']).toBe(at.TOTAL);
+    expect(at.CASH).toBeLessThan(at.TOTAL!);
+  });
+
+  test('keeps the break between words, so extracted text has its spaces', async () => {
+    // Prepare: words a normal space apart.
+    const doc = result([outcome(1, [[word('like', 20, 70), word('delivery', 80, 170)]])]);
+
+    // Act
+    const pdf = await renderSearchablePdf(doc, new Map([[1, await blankPage()]]));
+
+    // Assess
+    const [page] = await readPdf(pdf);
+    expect(page!.items.map((i) => i.str.trim())).toEqual(['like delivery']);
+  });
+
+  test('puts a word where its box is on the page', async () => {
+    // Prepare: a box from x 300 to 450 px, its bottom at y 200 px.
+    const doc = result([outcome(1, [[word('Invoice', 300, 450, 170, 200)]])]);
+
+    // Act
+    const pdf = await renderSearchablePdf(doc, new Map([[1, await blankPage()]]));
+
+    // Assess: starts at the box's left edge, spans its width, baseline just above its bottom.
+    const [{ items }] = (await readPdf(pdf)) as unknown as [{ items: TextItem[] }];
+    expect(items[0]!.x).toBeCloseTo(300 * POINTS, 1);
+    // pdf.js measures with its own Helvetica widths, which differ from the AFM's by about 1%.
+    expect(Math.abs(items[0]!.width / (150 * POINTS) - 1)).toBeLessThan(0.03);
+    const bottom = (HEIGHT - 200) * POINTS;
+    expect(items[0]!.y).toBeGreaterThan(bottom);
+    expect(items[0]!.y).toBeLessThan(bottom + 30 * POINTS * 0.3);
+  });
+
+  test('writes characters the text font lacks as a question mark instead of failing', async () => {
+    // Prepare: Helvetica (WinAnsi) has é but no Chinese.
+    const doc = result([outcome(1, [[word('café', 20, 120), word('谢谢', 130, 190)]])]);
+
+    // Act
+    const pdf = await renderSearchablePdf(doc, new Map([[1, await blankPage()]]));
+
+    // Assess
+    const [page] = await readPdf(pdf);
+    expect(page!.items.map((i) => i.str.trim())).toEqual(['café ??']);
+  });
+
+  test('shows each page image as it was given', async () => {
+    // Prepare: a white page with a black bar, stored as PNG (its pixels go in without re-encoding).
+    const raw = Buffer.alloc(WIDTH * HEIGHT, 255);
+    raw.fill(0, 100 * WIDTH, 130 * WIDTH);
+    const png = await sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+    const image = await encodePageImage(png);
+    const doc = result([outcome(1, [[word('one', 20, 80)]])]);
+
+    // Act
+    const pdf = await renderSearchablePdf(doc, new Map([[1, image]]));
+
+    // Assess: rendered back at the page's DPI, the same pixels.
+    const opened = await openDocument(pdf, { dpi: DPI });
+    const page = await opened.renderPage(0);
+    await opened.close();
+    const { data } = await sharp(page.png).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    let difference = 0;
+    for (let i = 0; i < raw.length; i++) difference += Math.abs(data[i]! - raw[i]!);
+    expect([image.format, page.width, page.height]).toEqual(['png', WIDTH, HEIGHT]);
+    expect(difference / raw.length).toBeLessThan(2);
+  });
+
+  test('refuses a result page it has no image for', async () => {
+    // Prepare
+    const doc = result([outcome(1, [[word('one', 20, 80)]])]);
+
+    // Act
+    const rendering = renderSearchablePdf(doc, new Map());
+
+    // Assess
+    await expect(rendering).rejects.toThrow(InvalidOptionError);
+    await expect(rendering).rejects.toThrow('No image was given for page 1');
+  });
+});
+
+describe('encodePageImage', () => {
+  test('keeps a gray page gray', async () => {
+    // Prepare
+    const png = await sharp(Buffer.alloc(64 * 32, 128), { raw: { width: 64, height: 32, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+
+    // Act
+    const image = await encodePageImage(png);
+
+    // Assess
+    const meta = await sharp(image.bytes).metadata();
+    expect([meta.format, meta.channels, meta.width, meta.height]).toEqual([image.format, 1, 64, 32]);
+  });
+
+  test('stores a flat page losslessly, where PNG is the smaller', async () => {
+    // Prepare: white with one black bar, as clean print is.
+    const raw = Buffer.alloc(400 * 200, 255);
+    raw.fill(0, 100 * 400, 110 * 400);
+    const png = await sharp(raw, { raw: { width: 400, height: 200, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+
+    // Act
+    const image = await encodePageImage(png);
+
+    // Assess
+    expect(image.format).toBe('png');
+    const { data } = await sharp(image.bytes).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+    expect(data.equals(raw)).toBe(true);
+  });
+
+  test('stores a photographic page as JPEG, where that is the smaller', async () => {
+    // Prepare: smooth shading with sensor grain, as in a photographed receipt.
+    let seed = 7;
+    const raw = Buffer.alloc(400 * 200);
+    for (let i = 0; i < raw.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      const x = i % 400;
+      const y = Math.floor(i / 400);
+      raw[i] = Math.round(128 + 60 * Math.sin(x / 17) * Math.cos(y / 11) + ((seed >>> 24) % 9) - 4);
+    }
+    const png = await sharp(raw, { raw: { width: 400, height: 200, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+
+    // Act
+    const image = await encodePageImage(png);
+
+    // Assess
+    expect(image.format).toBe('jpeg');
+    expect(image.bytes.length).toBeLessThan(png.length);
+  });
+});
