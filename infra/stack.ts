@@ -424,7 +424,11 @@ export class DocpipeStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output('InputBucketName', input.bucketName, 'Upload documents here');
     output('ArtifactsBucketName', artifacts.bucketName, 'Intermediate page artifacts (expire)');
-    output('ResultsBucketName', results.bucketName, 'result.json / result.txt / result.hocr per document');
+    output(
+      'ResultsBucketName',
+      results.bucketName,
+      'result.json / result.txt / result.hocr / result.pdf per document',
+    );
     output('ModelsBucketName', models.bucketName, `OCR models under ${MODELS_PREFIX}/`);
     output('IngestQueueUrl', this.ingestQueue.queueUrl, 'Upload notifications');
     output('IngestDlqUrl', this.ingestDlq.queueUrl, 'Notifications the trigger could not process');

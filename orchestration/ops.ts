@@ -18,6 +18,7 @@ import type { SourceRef } from '../stages/shared/artifacts.ts';
 import { clientConfig } from '../stages/shared/aws.ts';
 import { InvalidOptionError, TransientStorageError } from '../stages/shared/errors.ts';
 import { parseFailureCause } from '../stages/shared/handler-kit.ts';
+import { mapLimit } from '../stages/shared/map-limit.ts';
 import { type ModelManifestEntry, modelManifest } from '../stages/shared/model-store.ts';
 import { type PipelineConfig, readPipelineConfig } from './config.ts';
 import type { PipelineInput } from './trigger.ts';
@@ -208,20 +209,6 @@ async function describeRaw(ctx: OpsContext, nameOrArn: string): Promise<Describe
     }
     throw error;
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight, keeping the order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      out[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
 }
 
 export interface ListOptions {

@@ -1,10 +1,21 @@
-import { getJson, putBytes, putJson, resultKey, type S3Ref, type SourceRef } from '../shared/artifacts.ts';
+import {
+  getBytes,
+  getJson,
+  pageKey,
+  putBytes,
+  putJson,
+  resultKey,
+  type S3Ref,
+  type SourceRef,
+} from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
+import { mapLimit } from '../shared/map-limit.ts';
 import { getModelStore } from '../shared/model-store.ts';
 import type { PageDone } from '../shared/page-state.ts';
 import type { SplitOutput } from '../split/handler.ts';
 import { assembleDocument, type PageOutcome } from './core.ts';
+import { encodePageImage, type PdfPageImage, renderSearchablePdf } from './pdf.ts';
 import { renderHocr } from './render.ts';
 
 export interface AssembleEvent extends StageEventBase {
@@ -15,11 +26,14 @@ export interface AssembleEvent extends StageEventBase {
 
 export interface AssembleOutput {
   pageCount: number;
-  location: { bucket: string; json: string; text: string; hocr: string };
+  location: { bucket: string; json: string; text: string; hocr: string; pdf: string };
   timings: Record<string, number>;
 }
 
-/** Builds the document result from every page outcome and writes result.json/.txt/.hocr. */
+/** Page images read and encoded at once for the PDF: bounds memory on long documents. */
+const IMAGE_CONCURRENCY = 4;
+
+/** Builds the document result from every page outcome and writes result.json/.txt/.hocr/.pdf. */
 export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', async (event, log) => {
   const { env, s3 } = handlerContext();
   const outcomes = await Promise.all(event.pages.map((page) => getJson<PageOutcome>(s3, page.outcome)));
@@ -39,17 +53,28 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       .map(({ name, version, sha256 }) => ({ name, version, sha256 })),
     timings: { split: event.split.timings.split },
   });
-  const ref = (ext: 'json' | 'txt' | 'hocr'): S3Ref => ({
+  const ref = (ext: 'json' | 'txt' | 'hocr' | 'pdf'): S3Ref => ({
     bucket: env.resultsBucket,
     key: resultKey(event.documentId, ext),
   });
+  // The searchable PDF shows the deskewed page images, the pages the boxes are in.
+  const images = new Map<number, PdfPageImage>();
+  await mapLimit(result.pages, IMAGE_CONCURRENCY, async ({ number }) => {
+    const png = await getBytes(s3, {
+      bucket: env.artifactsBucket,
+      key: pageKey(event.documentId, number, 'deskew.png'),
+    });
+    images.set(number, await encodePageImage(png));
+  });
+  const pdf = await renderSearchablePdf(result, images);
   await Promise.all([
     putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
     putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),
+    putBytes(s3, ref('pdf'), pdf, 'application/pdf'),
   ]);
-  // result.json last: consumers that see it can rely on the other two.
+  // result.json last: consumers that see it can rely on the other three.
   await putJson(s3, ref('json'), result);
-  log.info({ pages: result.pageCount, chars: result.text.length }, 'assembled');
+  log.info({ pages: result.pageCount, chars: result.text.length, pdfBytes: pdf.length }, 'assembled');
   return {
     pageCount: result.pageCount,
     location: {
@@ -57,6 +82,7 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       json: ref('json').key,
       text: ref('txt').key,
       hocr: ref('hocr').key,
+      pdf: ref('pdf').key,
     },
     timings: Object.fromEntries(
       Object.entries(result.timings).filter((e): e is [string, number] => e[1] !== undefined),

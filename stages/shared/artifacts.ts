@@ -44,7 +44,7 @@ export function documentKey(documentId: string, name: 'document.json'): string {
   return `${documentId}/${name}`;
 }
 
-export function resultKey(documentId: string, ext: 'json' | 'txt' | 'hocr'): string {
+export function resultKey(documentId: string, ext: 'json' | 'txt' | 'hocr' | 'pdf'): string {
   return `${documentId}/result.${ext}`;
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import sharp from 'sharp';
 import { s3EventMessage } from '../../orchestration/local/notifications.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
@@ -56,6 +57,34 @@ describe('the embedded pipeline', () => {
       );
     },
   );
+
+  it('writes a searchable PDF of the document beside its text', async () => {
+    // Prepare
+    await put('searchable/receipt.png', sample('receipt.png'));
+    const [event] = await collectEvents(stack, 1);
+
+    // Act
+    const object = await stack.s3.send(
+      new GetObjectCommand({ Bucket: event!.result!.bucket, Key: event!.result!.pdf }),
+    );
+    const task = getDocument({
+      data: await object.Body!.transformToByteArray(),
+      verbosity: VerbosityLevel.ERRORS,
+    });
+    const pdf = await task.promise;
+    const content = await (await pdf.getPage(1)).getTextContent();
+    const text = content.items
+      .map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : ' ') : ''))
+      .join('');
+    const pages = pdf.numPages;
+    await task.destroy();
+
+    // Assess: one page, whose text layer reads like the receipt.
+    expect(object.ContentType).toBe('application/pdf');
+    expect(event!.result!.pdf).toBe(`${event!.documentId}/result.pdf`);
+    expect(pages).toBe(1);
+    expect(cer(text, groundTruth('receipt.gt.txt'), { normalize: true })).toBeLessThan(0.05);
+  });
 
   it('processes a document sent as a multipart upload', async () => {
     // Prepare: an uncompressed A4 TIFF (over 8 MB) goes up in 5 MB parts.
