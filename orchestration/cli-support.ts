@@ -1,3 +1,5 @@
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { isDocpipeError } from '../stages/shared/errors.ts';
 
@@ -29,4 +31,10 @@ export function progressWriter(enabled: boolean): (line: string, done?: boolean)
     if (tty) process.stderr.write(`\r\x1b[2K${line}${done ? '\n' : ''}`);
     else process.stderr.write(`${line}\n`);
   };
+}
+
+/** Whether two paths name the same existing file (the second may not exist yet). */
+export async function sameFile(a: string, b: string): Promise<boolean> {
+  const real = (path: string): Promise<string> => realpath(path).catch(() => resolve(path));
+  return (await real(a)) === (await real(b));
 }

@@ -1,6 +1,6 @@
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { type Command, Option } from 'commander';
 import { type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
@@ -8,7 +8,7 @@ import { OUTPUT_FORMATS, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
 import { isDocpipeError } from '../../stages/shared/errors.ts';
 import { MAX_PAGES } from '../../stages/split/core.ts';
-import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
+import { describeFailure, EXIT, parseInteger, progressWriter, sameFile } from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
 /** What `--format` takes: the text renderings, and a searchable PDF. */
@@ -165,10 +165,4 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
     }
   }
   return exitCode;
-}
-
-/** Whether two paths name the same existing file (the second may not exist yet). */
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const real = (path: string): Promise<string> => realpath(path).catch(() => resolve(path));
-  return (await real(a)) === (await real(b));
 }

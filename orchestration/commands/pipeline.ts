@@ -1,15 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Command } from 'commander';
-import { documentIdFor } from '../../stages/shared/artifacts.ts';
+import { documentIdFor, getBytes } from '../../stages/shared/artifacts.ts';
 import { clientConfig } from '../../stages/shared/aws.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { describeFailure, EXIT, parseInteger, progressWriter } from '../cli-support.ts';
+import { describeFailure, EXIT, parseInteger, progressWriter, sameFile } from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
@@ -82,6 +82,33 @@ export async function waitForResultEvent(
 async function readText(s3: S3Client, bucket: string, key: string): Promise<string> {
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return object.Body!.transformToString();
+}
+
+/**
+ * Copies a processed document's outputs out of the results bucket into `dir` as `<stem>.json`,
+ * `.txt`, `.hocr` and `.pdf` (the names `docpipe ocr -o` writes); returns the paths written.
+ */
+async function saveResults(
+  s3: S3Client,
+  result: NonNullable<ResultEvent['result']>,
+  dir: string,
+  stem: string,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const outputs: Array<[string | undefined, string]> = [
+    [result.json, 'json'],
+    [result.text, 'txt'],
+    [result.hocr, 'hocr'],
+    [result.pdf, 'pdf'],
+  ];
+  const written: string[] = [];
+  for (const [key, ext] of outputs) {
+    if (key === undefined) continue;
+    const path = join(dir, `${stem}.${ext}`);
+    await writeFile(path, await getBytes(s3, { bucket: result.bucket, key }));
+    written.push(path);
+  }
+  return written;
 }
 
 function printStack(stack: LocalStack): void {
@@ -170,13 +197,37 @@ export function registerPipeline(program: Command): void {
     .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--json', 'print the result event as JSON instead of the text', false)
+    .option(
+      '-o, --output <dir>',
+      'write <name>.json, .txt, .hocr and .pdf (searchable) into this directory instead of printing the text',
+    )
     .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
     .action(
       async (
         file: string,
-        options: { data?: string; port: number; workers?: number; json: boolean; timeout: number },
+        options: {
+          data?: string;
+          port: number;
+          workers?: number;
+          json: boolean;
+          output?: string;
+          timeout: number;
+        },
       ) => {
         const progress = progressWriter(true);
+        const stem = basename(file, extname(file));
+        if (options.output !== undefined) {
+          for (const ext of ['json', 'txt', 'hocr', 'pdf']) {
+            if (await sameFile(file, join(options.output, `${stem}.${ext}`))) {
+              // 'docpipe run -o . scan.pdf' would otherwise replace the scan with its searchable PDF.
+              process.stderr.write(
+                `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
+              );
+              process.exitCode = EXIT.usage;
+              return;
+            }
+          }
+        }
         const temporary =
           options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
         progress('starting the embedded stack...');
@@ -207,9 +258,14 @@ export function registerPipeline(program: Command): void {
             return;
           }
           progress(`${event.pageCount} page(s) in ${seconds} s`, true);
+          if (options.output !== undefined) {
+            for (const path of await saveResults(stack.s3, event.result!, options.output, stem)) {
+              process.stderr.write(`${file} -> ${path}\n`);
+            }
+          }
           if (options.json) {
             process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-          } else {
+          } else if (options.output === undefined) {
             process.stdout.write(`${await readText(stack.s3, event.result!.bucket, event.result!.text)}`);
             if (options.data !== undefined) {
               process.stderr.write(

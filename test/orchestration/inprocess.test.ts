@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts'
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
 import { cer } from '../bench/metrics.ts';
+import { docpipe } from '../support/cli.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 // The in-process runner behind `docpipe ocr`, on the project's own two-page letter (18 lines a page).
@@ -117,21 +117,7 @@ describe('ocrDocument', () => {
 });
 
 describe('docpipe ocr', () => {
-  const bin = fileURLToPath(new URL('../../bin/docpipe.js', import.meta.url));
   const samplePath = fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
-
-  /** Runs the CLI to its end, whatever its exit code, with `input` on its stdin. */
-  function docpipe(
-    args: string[],
-    input?: Buffer,
-  ): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = execFile(process.execPath, [bin, ...args], (error, stdout, stderr) =>
-        resolve({ code: typeof error?.code === 'number' ? error.code : 0, stdout, stderr }),
-      );
-      child.stdin!.end(input);
-    });
-  }
 
   test('exits non-zero with the error name and message, and no stack trace, for a bad page list', async () => {
     // Act

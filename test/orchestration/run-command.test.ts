@@ -1,0 +1,66 @@
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cer } from '../bench/metrics.ts';
+import { docpipe } from '../support/cli.ts';
+import { schemaValidators } from '../support/schemas.ts';
+
+// `docpipe run`: the whole event-driven pipeline on the embedded stack, one document, one command.
+const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+const receiptTruth = readFileSync(new URL('../../fixtures/samples/receipt.gt.txt', import.meta.url), 'utf8');
+
+describe('docpipe run', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'docpipe-run-out-'));
+  });
+
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('prints the text of the document it ran through the pipeline', async () => {
+    // Act
+    const { code, stdout, stderr } = await docpipe(['run', receiptPath]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stderr).toContain('1 page(s) in');
+    expect(cer(stdout, receiptTruth, { normalize: true })).toBeLessThan(0.05);
+  }, 120_000);
+
+  test('copies every output of the pipeline into --output', async () => {
+    // Act
+    const { code, stdout } = await docpipe(['run', '-o', dir, receiptPath]);
+
+    // Assess: the result, its text, hOCR and searchable PDF, named after the input.
+    expect(code).toBe(0);
+    expect(stdout).toBe('');
+    expect(readdirSync(dir).sort()).toEqual(['receipt.hocr', 'receipt.json', 'receipt.pdf', 'receipt.txt']);
+    expect(
+      schemaValidators().documentResult(JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'))),
+    ).toBe(true);
+    expect(
+      cer(readFileSync(join(dir, 'receipt.txt'), 'utf8'), receiptTruth, { normalize: true }),
+    ).toBeLessThan(0.05);
+    expect(readFileSync(join(dir, 'receipt.pdf')).subarray(0, 5).toString('latin1')).toBe('%PDF-');
+  }, 120_000);
+
+  test('refuses an --output that would overwrite the input, before starting anything', async () => {
+    // Prepare: a PDF named like one of the outputs, in the output directory.
+    const input = join(dir, 'receipt.pdf');
+    copyFileSync(fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url)), input);
+    const before = readFileSync(input);
+
+    // Act
+    const { code, stderr } = await docpipe(['run', '-o', dir, input]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain('the output would overwrite the input; choose another --output');
+    expect(stderr).not.toContain('starting the embedded stack');
+    expect(readFileSync(input)).toEqual(before);
+  }, 30_000);
+});
