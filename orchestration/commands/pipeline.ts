@@ -84,6 +84,9 @@ async function readText(s3: S3Client, bucket: string, key: string): Promise<stri
   return object.Body!.transformToString();
 }
 
+/** Output extensions `saveResults` writes. */
+const RESULT_EXTENSIONS = ['json', 'txt', 'hocr', 'pdf'] as const;
+
 /**
  * Copies a processed document's outputs out of the results bucket into `dir` as `<stem>.json`,
  * `.txt`, `.hocr` and `.pdf` (the names `docpipe ocr -o` writes); returns the paths written.
@@ -95,7 +98,7 @@ async function saveResults(
   stem: string,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const outputs: Array<[string | undefined, string]> = [
+  const outputs: Array<[string | undefined, (typeof RESULT_EXTENSIONS)[number]]> = [
     [result.json, 'json'],
     [result.text, 'txt'],
     [result.hocr, 'hocr'],
@@ -109,6 +112,22 @@ async function saveResults(
     written.push(path);
   }
   return written;
+}
+
+/** Whether saving `file`'s results into `dir` would overwrite `file`; says so and sets the exit code. */
+async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
+  const stem = basename(file, extname(file));
+  for (const ext of RESULT_EXTENSIONS) {
+    if (await sameFile(file, join(dir, `${stem}.${ext}`))) {
+      // 'docpipe run -o . scan.pdf' would otherwise replace the scan with its searchable PDF.
+      process.stderr.write(
+        `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
+      );
+      process.exitCode = EXIT.usage;
+      return true;
+    }
+  }
+  return false;
 }
 
 function printStack(stack: LocalStack): void {
@@ -163,6 +182,10 @@ export function registerPipeline(program: Command): void {
     .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
     .option('--key <key>', 'object key (default: the file name)')
     .option('--wait', 'wait for the result event and print it', false)
+    .option(
+      '-o, --output <dir>',
+      'wait, then write <name>.json, .txt, .hocr and .pdf (searchable) into this directory',
+    )
     .option('--timeout <seconds>', 'how long --wait waits', parseInteger(1, 86_400), 900)
     .option(
       '--endpoint <url>',
@@ -170,15 +193,25 @@ export function registerPipeline(program: Command): void {
     )
     .option('--region <region>', 'AWS region')
     .action(
-      async (file: string, options: TargetOptions & { key?: string; wait: boolean; timeout: number }) => {
+      async (
+        file: string,
+        options: TargetOptions & { key?: string; wait: boolean; output?: string; timeout: number },
+      ) => {
+        if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
         const submitted = await submitFile(s3, config, file, options.key);
         process.stderr.write(
           `uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`,
         );
-        if (options.wait) {
+        if (options.wait || options.output !== undefined) {
           const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
+          if (options.output !== undefined && event.type === 'document.processed') {
+            const stem = basename(file, extname(file));
+            for (const path of await saveResults(s3, event.result!, options.output, stem)) {
+              process.stderr.write(`${file} -> ${path}\n`);
+            }
+          }
           process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
           process.exitCode = event.type === 'document.processed' ? EXIT.ok : EXIT.failed;
         } else {
@@ -216,18 +249,7 @@ export function registerPipeline(program: Command): void {
       ) => {
         const progress = progressWriter(true);
         const stem = basename(file, extname(file));
-        if (options.output !== undefined) {
-          for (const ext of ['json', 'txt', 'hocr', 'pdf']) {
-            if (await sameFile(file, join(options.output, `${stem}.${ext}`))) {
-              // 'docpipe run -o . scan.pdf' would otherwise replace the scan with its searchable PDF.
-              process.stderr.write(
-                `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
-              );
-              process.exitCode = EXIT.usage;
-              return;
-            }
-          }
-        }
+        if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const temporary =
           options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
         progress('starting the embedded stack...');

@@ -18,12 +18,22 @@
  *   --json            print one JSON document on stdout instead of tables
  *   --no-baselines    do not run Tesseract/OCRmyPDF even when installed
  *   --datasets DIR    dataset root (default $DOCPIPE_DATASETS or ../shared/datasets beside the checkout)
+ *   --out DIR         also write each page's docpipe text and its reference there, as
+ *                     <set>-<page>.txt and <set>-<page>.gt.txt, to see where the figures come from
  *
  * Sets whose folder is absent are skipped with a note. Progress goes to stderr. Timings are wall
  * clock per page on this machine, one page at a time, after a warm-up page (models loaded).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -338,6 +348,8 @@ interface Context {
   limit?: number;
   datasets: string;
   work: string;
+  /** Where each page's text and reference go (--out). */
+  out?: string;
 }
 
 async function scoreTextItems(ctx: Context, items: TextItem[], result: SetResult): Promise<void> {
@@ -353,6 +365,14 @@ async function scoreTextItems(ctx: Context, items: TextItem[], result: SetResult
       const r = await timed(() => ocr(bytes, item.name));
       if (r.value) {
         addText(ours, r.value.text, item.reference, r.s);
+        if (ctx.out !== undefined) {
+          const stem = join(
+            ctx.out,
+            `${result.name}-${item.name.replace(/[^\w.-]+/g, '_').replace(/\.[a-z]+$/i, '')}`,
+          );
+          writeFileSync(`${stem}.txt`, `${r.value.text}\n`);
+          writeFileSync(`${stem}.gt.txt`, `${item.reference}\n`);
+        }
         for (const [stage, ms] of Object.entries(r.value.timings ?? {})) {
           ours.stageMs[stage] = (ours.stageMs[stage] ?? 0) + ms;
         }
@@ -841,6 +861,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'no-baselines': { type: 'boolean', default: false },
       datasets: { type: 'string' },
+      out: { type: 'string' },
     },
   });
   const sets = (values.sets?.split(',').map((s) => s.trim()) ?? [...SETS]) as SetName[];
@@ -862,7 +883,15 @@ async function main(): Promise<void> {
   const tools = await findTools(!noBaselines);
   const pipeline = await loadPipeline();
   const work = mkdtempSync(join(tmpdir(), 'docpipe-bench-'));
-  const ctx: Context = { pipeline, tools, datasets, work, ...(limit === undefined ? {} : { limit }) };
+  if (values.out !== undefined) mkdirSync(values.out, { recursive: true });
+  const ctx: Context = {
+    pipeline,
+    tools,
+    datasets,
+    work,
+    ...(limit === undefined ? {} : { limit }),
+    ...(values.out === undefined ? {} : { out: values.out }),
+  };
 
   const header = [
     '# docpipe quality benchmark',

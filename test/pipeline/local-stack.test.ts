@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -9,6 +12,7 @@ import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { resolveQueueUrl } from '../../orchestration/queues.ts';
 import { pageKey } from '../../stages/shared/artifacts.ts';
 import { cer } from '../bench/metrics.ts';
+import { docpipe } from '../support/cli.ts';
 import {
   collectEvents,
   drainEvents,
@@ -85,6 +89,46 @@ describe('the embedded pipeline', () => {
     expect(pages).toBe(1);
     expect(cer(text, groundTruth('receipt.gt.txt'), { normalize: true })).toBeLessThan(0.05);
   });
+
+  it('hands a running pipeline a file with docpipe submit -o and saves its outputs', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'docpipe-submit-'));
+    const file = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+
+    try {
+      // Act
+      const { code, stdout } = await docpipe([
+        'submit',
+        '--key',
+        'cli/receipt.png',
+        '-o',
+        dir,
+        '--endpoint',
+        stack.endpoint,
+        file,
+      ]);
+
+      // The event also went to the results queue, for the pipeline's consumers (submit only reads
+      // its copy in the results bucket); take it off so later tests see only their own.
+      const [queued] = await collectEvents(stack, 1);
+
+      // Assess: the result event on stdout, the four outputs named after the file.
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toMatchObject({
+        type: 'document.processed',
+        source: { key: 'cli/receipt.png' },
+      });
+      expect(queued!.eventId).toBe(JSON.parse(stdout).eventId);
+      expect(readdirSync(dir).sort()).toEqual(['receipt.hocr', 'receipt.json', 'receipt.pdf', 'receipt.txt']);
+      expect(
+        cer(readFileSync(join(dir, 'receipt.txt'), 'utf8'), groundTruth('receipt.gt.txt'), {
+          normalize: true,
+        }),
+      ).toBeLessThan(0.05);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('processes a document sent as a multipart upload', async () => {
     // Prepare: an uncompressed A4 TIFF (over 8 MB) goes up in 5 MB parts.
