@@ -9,12 +9,10 @@ import {
   drawObject,
   endText,
   PDFDocument,
-  type PDFFont,
   type PDFRef,
   popGraphicsState,
   pushGraphicsState,
   rotateAndSkewTextRadiansAndTranslate,
-  StandardFonts,
   setCharacterSqueeze,
   setFontAndSize,
   setTextRenderingMode,
@@ -26,6 +24,7 @@ import { InvalidOptionError } from '../shared/errors.ts';
 import type { Quad } from '../shared/types.ts';
 import { integerIn } from '../shared/validate.ts';
 import type { DocumentResult } from './core.ts';
+import { ADVANCE, ASCENT, DESCENT, embedGlyphlessFont, encodeGlyphless } from './glyphless-font.ts';
 
 /** One page image, the one the page's boxes are in: the deskewed (and turned) page. */
 export interface PdfPageImage {
@@ -65,10 +64,6 @@ export async function encodePageImage(png: Buffer, options: PageImageOptions = {
     : { bytes: jpeg, format: 'jpeg' };
 }
 
-// Helvetica's ascender and descender (AFM, per 1000 units): the highlight a viewer draws over
-// selected text spans them, so sizing the font to that span makes it cover the word's box.
-const ASCENT = 0.718;
-const DESCENT = 0.207;
 /** Lines tilted less than this (radians, half a degree) are laid level. */
 const LEVEL = (0.5 * Math.PI) / 180;
 
@@ -107,15 +102,10 @@ function span(box: Quad, line: Baseline, scale: number, pageHeight: number): { a
   return { at: from, width: to - from };
 }
 
-/** The text with every character the standard font cannot encode replaced by '?'. */
-function encodable(text: string, supported: ReadonlySet<number>): string {
-  return [...text].map((c) => (supported.has(c.codePointAt(0)!) ? c : '?')).join('');
-}
-
 /**
  * Writes the searchable PDF of a document result. `images` holds each page's image by page number;
- * every page of the result needs one. The text layer is Helvetica (WinAnsi): characters outside it,
- * such as Chinese, are laid down as '?', so search them in the JSON or hOCR output instead.
+ * every page of the result needs one. The text layer is in a blank Unicode font
+ * (`glyphless-font.ts`), so every character read, Chinese included, can be searched and copied.
  */
 export async function renderSearchablePdf(
   result: DocumentResult,
@@ -128,8 +118,7 @@ export async function renderSearchablePdf(
   const created = new Date(result.createdAt);
   doc.setCreationDate(created);
   doc.setModificationDate(created);
-  const font: PDFFont = await doc.embedFont(StandardFonts.Helvetica);
-  const supported = new Set(font.getCharacterSet());
+  const font = embedGlyphlessFont(doc);
 
   for (const page of result.pages) {
     const image = images.get(page.number);
@@ -147,7 +136,7 @@ export async function renderSearchablePdf(
     const h = page.height * scale;
     const pdfPage = doc.addPage([w, h]);
     const name = pdfPage.node.newXObject('Page', ref);
-    const fontName = pdfPage.node.newFontDictionary('OCR', font.ref);
+    const fontName = pdfPage.node.newFontDictionary('OCR', font);
     pdfPage.pushOperators(
       pushGraphicsState(),
       concatTransformationMatrix(w, 0, 0, h, 0, 0),
@@ -172,10 +161,10 @@ export async function renderSearchablePdf(
       // The baseline sits the font's descent above the box's bottom edge.
       const lift = DESCENT * size;
       line.words.forEach((word, i) => {
-        const text = encodable(word.text, supported);
+        const text = word.text;
         const { at, width } = span(word.box, base, scale, h);
         if (text.length === 0 || width <= 0) return;
-        const natural = font.widthOfTextAtSize(text, size);
+        const natural = ADVANCE * size * text.length;
         // A space after every word but a line's last, so extracted text keeps its word breaks.
         const shown = i < line.words.length - 1 ? `${text} ` : text;
         ops.push(
@@ -188,7 +177,7 @@ export async function renderSearchablePdf(
             base.x + at * base.dx - lift * base.dy,
             base.y + at * base.dy + lift * base.dx,
           ),
-          showText(font.encodeText(shown)),
+          showText(encodeGlyphless(shown)),
         );
       });
     }

@@ -1,6 +1,7 @@
 import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import sharp from 'sharp';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../../stages/assemble/core.ts';
+import { glyphlessTrueType } from '../../stages/assemble/glyphless-font.ts';
 import { encodePageImage, type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import type { Quad, RecognizedWord } from '../../stages/shared/types.ts';
@@ -153,15 +154,14 @@ describe('renderSearchablePdf', () => {
     // Assess: starts at the box's left edge, spans its width, baseline just above its bottom.
     const [{ items }] = (await readPdf(pdf)) as unknown as [{ items: TextItem[] }];
     expect(items[0]!.x).toBeCloseTo(300 * POINTS, 1);
-    // pdf.js measures with its own Helvetica widths, which differ from the AFM's by about 1%.
     expect(Math.abs(items[0]!.width / (150 * POINTS) - 1)).toBeLessThan(0.03);
     const bottom = (HEIGHT - 200) * POINTS;
     expect(items[0]!.y).toBeGreaterThan(bottom);
     expect(items[0]!.y).toBeLessThan(bottom + 30 * POINTS * 0.3);
   });
 
-  test('writes characters the text font lacks as a question mark instead of failing', async () => {
-    // Prepare: Helvetica (WinAnsi) has é but no Chinese.
+  test('keeps every character in the text layer, Chinese included', async () => {
+    // Prepare: characters outside Latin-1, which a standard PDF font cannot encode.
     const doc = result([outcome(1, [[word('café', 20, 120), word('谢谢', 130, 190)]])]);
 
     // Act
@@ -169,7 +169,7 @@ describe('renderSearchablePdf', () => {
 
     // Assess
     const [page] = await readPdf(pdf);
-    expect(page!.items.map((i) => i.str.trim())).toEqual(['café ??']);
+    expect(page!.items.map((i) => i.str.trim())).toEqual(['café 谢谢']);
   });
 
   test('shows each page image as it was given', async () => {
@@ -265,5 +265,51 @@ describe('encodePageImage', () => {
     // Assess
     expect(image.format).toBe('jpeg');
     expect(image.bytes.length).toBeLessThan(png.length);
+  });
+});
+
+describe('glyphlessTrueType', () => {
+  test('is a well-formed TrueType font: table checksums and the whole-font checksum hold', () => {
+    // Act
+    const font = glyphlessTrueType();
+
+    // Assess
+    const view = new DataView(font.buffer, font.byteOffset, font.byteLength);
+    const sum = (from: number, length: number): number => {
+      let total = 0;
+      for (let i = from; i < from + length; i += 4) {
+        const word = [0, 1, 2, 3].map((k) => (i + k < from + length ? font[i + k]! : 0));
+        total = (total + ((word[0]! << 24) | (word[1]! << 16) | (word[2]! << 8) | word[3]!)) >>> 0;
+      }
+      return total;
+    };
+    const tables = view.getUint16(4);
+    const records = Array.from({ length: tables }, (_, k) => {
+      const at = 12 + 16 * k;
+      const tag = String.fromCharCode(...font.subarray(at, at + 4));
+      return {
+        tag,
+        checksum: view.getUint32(at + 4),
+        offset: view.getUint32(at + 8),
+        length: view.getUint32(at + 12),
+      };
+    });
+    const head = records.find((r) => r.tag === 'head')!;
+    const adjustment = view.getUint32(head.offset + 8);
+    const mismatched = records.filter((r) => r.tag !== 'head' && sum(r.offset, r.length) !== r.checksum);
+    expect(records.map((r) => r.tag)).toEqual([
+      'cmap',
+      'glyf',
+      'head',
+      'hhea',
+      'hmtx',
+      'loca',
+      'maxp',
+      'name',
+      'post',
+    ]);
+    expect(mismatched).toEqual([]);
+    expect(adjustment).not.toBe(0);
+    expect(sum(0, font.length)).toBe(0xb1b0afba);
   });
 });
