@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
 import { OUTPUT_FORMATS, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
@@ -16,7 +16,7 @@ const CLI_FORMATS = [...OUTPUT_FORMATS, 'pdf'] as const;
 type CliFormat = (typeof CLI_FORMATS)[number];
 
 interface OcrCommandOptions {
-  format: CliFormat;
+  format: CliFormat[];
   output?: string;
   dpi: number;
   maxPages: number;
@@ -33,6 +33,19 @@ const DEFAULT_MAX_JOBS = 4;
 
 const EXTENSIONS: Record<CliFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr', pdf: 'pdf' };
 
+/** `--format text,pdf`: one format or several, each once, in the order given. */
+function parseFormats(raw: string): CliFormat[] {
+  // 'txt' as well, since that is the file's extension.
+  const formats = raw.split(',').map((f) => (f.trim() === 'txt' ? 'text' : f.trim()));
+  const unknown = formats.filter((f) => !(CLI_FORMATS as readonly string[]).includes(f));
+  if (unknown.length > 0 || formats.length === 0) {
+    throw new InvalidArgumentError(
+      `expected ${CLI_FORMATS.join(', ')} or a comma-separated list of them, received '${raw}'`,
+    );
+  }
+  return [...new Set(formats as CliFormat[])];
+}
+
 export function registerOcr(program: Command): void {
   program
     .command('ocr')
@@ -40,11 +53,11 @@ export function registerOcr(program: Command): void {
     .argument('<file...>', "PDF, TIFF, PNG, JPEG or WebP files; '-' reads one from stdin")
     .addOption(
       new Option(
-        '-f, --format <format>',
-        'output format (pdf: the deskewed page images with an invisible, searchable text layer)',
+        '-f, --format <formats>',
+        `output format: ${CLI_FORMATS.join(', ')}, or several with -o, e.g. text,pdf (pdf: the deskewed page images with an invisible, searchable text layer)`,
       )
-        .choices(CLI_FORMATS)
-        .default('text'),
+        .argParser(parseFormats)
+        .default(['text'], 'text'),
     )
     .option('-o, --output <dir>', 'write <name>.<txt|json|hocr|pdf> into this directory instead of printing')
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
@@ -73,14 +86,19 @@ export function registerOcr(program: Command): void {
 
 async function runOcr(files: string[], options: OcrCommandOptions): Promise<number> {
   const progress = progressWriter(options.progress);
-  if (options.format === 'pdf' && options.output === undefined && process.stdout.isTTY) {
+  if (options.format.length > 1 && options.output === undefined) {
+    process.stderr.write('docpipe: several --format values need --output <dir> to write them into\n');
+    return EXIT.usage;
+  }
+  const pdf = options.format.includes('pdf');
+  if (pdf && options.output === undefined && process.stdout.isTTY) {
     // A PDF's bytes on a terminal help nobody and can upset it.
     process.stderr.write(
       "docpipe: --format pdf writes binary: give --output <dir>, or redirect, e.g. 'docpipe ocr -f pdf scan.tif > scan.pdf'\n",
     );
     return EXIT.usage;
   }
-  if (options.format === 'pdf' && options.output === undefined && files.length > 1) {
+  if (pdf && options.output === undefined && files.length > 1) {
     process.stderr.write('docpipe: --format pdf prints one document; give --output <dir> for several\n');
     return EXIT.usage;
   }
@@ -98,14 +116,12 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         continue;
       }
       const name = stdin ? 'stdin' : basename(file);
-      const target =
+      const stem = stdin ? name : basename(file, extname(file));
+      const targets =
         options.output === undefined
           ? undefined
-          : join(
-              options.output,
-              `${stdin ? name : basename(file, extname(file))}.${EXTENSIONS[options.format]}`,
-            );
-      if (target !== undefined && !stdin && (await sameFile(file, target))) {
+          : options.format.map((format) => join(options.output!, `${stem}.${EXTENSIONS[format]}`));
+      if (targets !== undefined && !stdin && (await anySame(file, targets))) {
         // 'docpipe ocr -f pdf -o . scan.pdf' would otherwise replace the scan with its OCR.
         process.stderr.write(
           `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
@@ -125,9 +141,7 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         deskew: options.deskew,
         denoise: options.denoise,
         requireText: !options.allowEmpty,
-        ...(options.format === 'pdf'
-          ? { onPageImage: (number: number, image: PdfPageImage) => images.set(number, image) }
-          : {}),
+        ...(pdf ? { onPageImage: (number: number, image: PdfPageImage) => images.set(number, image) } : {}),
         onProgress: ({ page, pageCount, number, ms }) => {
           // With --jobs pages finish out of order: name the page, then how far the document is.
           progress(`${name}: page ${number} done (${page}/${pageCount}, ${(ms / 1000).toFixed(2)} s)`);
@@ -138,16 +152,19 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
         true,
       );
-      const rendered =
-        options.format === 'pdf'
-          ? await renderSearchablePdf(result, images)
-          : renderResult(result, options.format);
-      if (target !== undefined) {
-        await writeFile(target, rendered);
-        process.stderr.write(`${file} -> ${target}\n`);
+      const rendered = await Promise.all(
+        options.format.map((format) =>
+          format === 'pdf' ? renderSearchablePdf(result, images) : renderResult(result, format),
+        ),
+      );
+      if (targets !== undefined) {
+        for (const [k, target] of targets.entries()) {
+          await writeFile(target, rendered[k]!);
+          process.stderr.write(`${file} -> ${target}\n`);
+        }
       } else {
-        if (files.length > 1 && options.format === 'text') process.stdout.write(`==> ${file} <==\n`);
-        process.stdout.write(rendered);
+        if (files.length > 1 && options.format[0] === 'text') process.stdout.write(`==> ${file} <==\n`);
+        process.stdout.write(rendered[0]!);
       }
     } catch (error) {
       if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
@@ -165,4 +182,9 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
     }
   }
   return exitCode;
+}
+
+async function anySame(file: string, targets: readonly string[]): Promise<boolean> {
+  for (const target of targets) if (await sameFile(file, target)) return true;
+  return false;
 }

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,5 +220,45 @@ describe('docpipe ocr', () => {
     expect(stderr).toContain('--format pdf prints one document; give --output <dir> for several');
     expect(stdout).toBe('');
     expect(existsSync(samplePath)).toBe(true);
+  }, 30_000);
+
+  test('writes several formats of one reading into --output', async () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'docpipe-formats-'));
+    const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+
+    try {
+      // Act
+      const { code } = await docpipe(['ocr', '-f', 'txt,json,pdf', '-o', dir, receiptPath]);
+
+      // Assess: the text file and the JSON result hold the same reading.
+      expect(code).toBe(0);
+      expect(readdirSync(dir).sort()).toEqual(['receipt.json', 'receipt.pdf', 'receipt.txt']);
+      const json = JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'));
+      expect(readFileSync(join(dir, 'receipt.txt'), 'utf8')).toBe(`${json.pages[0].text}\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('asks for --output before writing several formats', async () => {
+    // Act
+    const { code, stderr, stdout } = await docpipe(['ocr', '-f', 'text,pdf', samplePath]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain('several --format values need --output <dir>');
+    expect(stdout).toBe('');
+  }, 30_000);
+
+  test('names the formats it knows when given another', async () => {
+    // Act
+    const { code, stderr } = await docpipe(['ocr', '-f', 'docx', samplePath]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      "expected text, json, hocr, pdf or a comma-separated list of them, received 'docx'",
+    );
   }, 30_000);
 });
