@@ -67,6 +67,8 @@ export interface InfraConfig {
   operatorPolicy: boolean;
   /** Subscribes this address to the alarm topic. */
   alarmEmail: string | undefined;
+  /** Whether Assemble writes result.pdf, the searchable PDF (DOCPIPE_SEARCHABLE_PDF). */
+  searchablePdf: boolean;
   /** Stage limits (DOCPIPE_MAX_BYTES, ...); undefined leaves the code's defaults (stages/shared/config.ts). */
   limits: { maxBytes?: number; maxPages?: number; maxPixels?: number; dpi?: number };
 }
@@ -124,6 +126,7 @@ const GLOBAL_KEYS = [
   'deployModels',
   'operatorPolicy',
   'alarmEmail',
+  'searchablePdf',
   'maxBytes',
   'maxPages',
   'maxPixels',
@@ -286,6 +289,7 @@ export function resolveInfraConfig(context: Record<string, unknown> = {}): Infra
     deployModels: opt('deployModels', asBoolean, true),
     operatorPolicy: opt('operatorPolicy', asBoolean, true),
     alarmEmail,
+    searchablePdf: opt('searchablePdf', asBoolean, true),
     limits: {
       ...limit('maxBytes', 10 * 1024 * 1024 * 1024),
       ...limit('maxPages', 100_000),

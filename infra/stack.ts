@@ -176,6 +176,7 @@ export class DocpipeStack extends Stack {
       DOCPIPE_MODEL_STORE: modelStore,
       DOCPIPE_MODEL_CACHE: '/tmp/docpipe-models',
       DOCPIPE_LOG_LEVEL: config.logLevel,
+      DOCPIPE_SEARCHABLE_PDF: String(config.searchablePdf),
       ...Object.fromEntries(
         Object.entries({
           DOCPIPE_MAX_BYTES: config.limits.maxBytes,

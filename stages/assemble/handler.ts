@@ -9,12 +9,13 @@ import {
   type SourceRef,
 } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
+import { stageConfig } from '../shared/config.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { getModelStore } from '../shared/model-store.ts';
 import type { PageDone } from '../shared/page-state.ts';
 import type { SplitOutput } from '../split/handler.ts';
-import { assembleDocument, type PageOutcome } from './core.ts';
+import { assembleDocument, type DocumentResult, type PageOutcome } from './core.ts';
 import { encodePageImage, type PdfPageImage, renderSearchablePdf } from './pdf.ts';
 import { renderHocr } from './render.ts';
 
@@ -26,7 +27,8 @@ export interface AssembleEvent extends StageEventBase {
 
 export interface AssembleOutput {
   pageCount: number;
-  location: { bucket: string; json: string; text: string; hocr: string; pdf: string };
+  /** `pdf` only when the searchable PDF is on (DOCPIPE_SEARCHABLE_PDF, default true). */
+  location: { bucket: string; json: string; text: string; hocr: string; pdf?: string };
   timings: Record<string, number>;
 }
 
@@ -58,23 +60,17 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
     key: resultKey(event.documentId, ext),
   });
   // The searchable PDF shows the deskewed page images, the pages the boxes are in.
-  const images = new Map<number, PdfPageImage>();
-  await mapLimit(result.pages, IMAGE_CONCURRENCY, async ({ number }) => {
-    const png = await getBytes(s3, {
-      bucket: env.artifactsBucket,
-      key: pageKey(event.documentId, number, 'deskew.png'),
-    });
-    images.set(number, await encodePageImage(png));
-  });
-  const pdf = await renderSearchablePdf(result, images);
+  const pdf = stageConfig.searchablePdf
+    ? await searchablePdf(s3, env.artifactsBucket, event.documentId, result)
+    : undefined;
   await Promise.all([
     putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
     putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),
-    putBytes(s3, ref('pdf'), pdf, 'application/pdf'),
+    ...(pdf ? [putBytes(s3, ref('pdf'), pdf, 'application/pdf')] : []),
   ]);
   // result.json last: consumers that see it can rely on the other three.
   await putJson(s3, ref('json'), result);
-  log.info({ pages: result.pageCount, chars: result.text.length, pdfBytes: pdf.length }, 'assembled');
+  log.info({ pages: result.pageCount, chars: result.text.length, pdfBytes: pdf?.length }, 'assembled');
   return {
     pageCount: result.pageCount,
     location: {
@@ -82,10 +78,25 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       json: ref('json').key,
       text: ref('txt').key,
       hocr: ref('hocr').key,
-      pdf: ref('pdf').key,
+      ...(pdf ? { pdf: ref('pdf').key } : {}),
     },
     timings: Object.fromEntries(
       Object.entries(result.timings).filter((e): e is [string, number] => e[1] !== undefined),
     ),
   };
 });
+
+/** The searchable PDF of a document from its deskewed page artifacts. */
+async function searchablePdf(
+  s3: Parameters<typeof getBytes>[0],
+  bucket: string,
+  documentId: string,
+  result: DocumentResult,
+): Promise<Buffer> {
+  const images = new Map<number, PdfPageImage>();
+  await mapLimit(result.pages, IMAGE_CONCURRENCY, async ({ number }) => {
+    const png = await getBytes(s3, { bucket, key: pageKey(documentId, number, 'deskew.png') });
+    images.set(number, await encodePageImage(png));
+  });
+  return renderSearchablePdf(result, images);
+}

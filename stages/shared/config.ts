@@ -13,6 +13,8 @@ export interface StageConfig {
   maxPixels: number;
   /** Resolution PDFs are rendered at. */
   dpi: number;
+  /** Whether the pipeline's Assemble writes result.pdf, the searchable PDF (about 0.2 s of CPU a page). */
+  searchablePdf: boolean;
 }
 
 export const STAGE_DEFAULTS: StageConfig = {
@@ -20,6 +22,7 @@ export const STAGE_DEFAULTS: StageConfig = {
   maxPages: 500,
   maxPixels: 120_000_000,
   dpi: 300,
+  searchablePdf: true,
 };
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -37,12 +40,24 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return value;
 }
 
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new InvalidOptionError(
+    `Expected true or false for environment variable ${name} but received '${raw}'`,
+    { details: { parameter: name } },
+  );
+}
+
 export function readStageConfig(env: NodeJS.ProcessEnv = process.env): StageConfig {
   return {
     maxBytes: positiveInt(env, 'DOCPIPE_MAX_BYTES', STAGE_DEFAULTS.maxBytes),
     maxPages: positiveInt(env, 'DOCPIPE_MAX_PAGES', STAGE_DEFAULTS.maxPages),
     maxPixels: positiveInt(env, 'DOCPIPE_MAX_PIXELS', STAGE_DEFAULTS.maxPixels),
     dpi: positiveInt(env, 'DOCPIPE_DPI', STAGE_DEFAULTS.dpi),
+    searchablePdf: flag(env, 'DOCPIPE_SEARCHABLE_PDF', STAGE_DEFAULTS.searchablePdf),
   };
 }
 

@@ -303,6 +303,7 @@ describe('DocpipeStack (default settings)', () => {
       DOCPIPE_MODEL_STORE: `s3://<${bucketId('models')}>/models`,
       DOCPIPE_MODEL_CACHE: '/tmp/docpipe-models',
       DOCPIPE_LOG_LEVEL: 'info',
+      DOCPIPE_SEARCHABLE_PDF: 'true',
     });
     expect(split.DOCPIPE_ORT_THREADS).toBeUndefined();
     expect(detect.DOCPIPE_ORT_THREADS).toBe('2');
@@ -677,6 +678,7 @@ describe('DocpipeStack settings', () => {
       'docpipe:split.ephemeralStorage': 2048,
       'docpipe:maxPages': '50',
       'docpipe:alarmEmail': 'ops@example.com',
+      'docpipe:searchablePdf': 'false',
     }));
   });
 
@@ -693,7 +695,11 @@ describe('DocpipeStack settings', () => {
 
     // Assess
     expect(detect).toMatchObject({ MemorySize: 5307, Architectures: ['arm64'] });
-    expect(detect.Environment.Variables).toMatchObject({ DOCPIPE_ORT_THREADS: '3', DOCPIPE_MAX_PAGES: '50' });
+    expect(detect.Environment.Variables).toMatchObject({
+      DOCPIPE_ORT_THREADS: '3',
+      DOCPIPE_MAX_PAGES: '50',
+      DOCPIPE_SEARCHABLE_PDF: 'false',
+    });
     expect(split.EphemeralStorage).toEqual({ Size: 2048 });
     expect(definition.States.Pages.MaxConcurrency).toBe(4);
     expect(machine.Properties.LoggingConfiguration.Level).toBe('ALL');
