@@ -31,7 +31,13 @@ interface OcrCommandOptions {
 /** Default cap on --jobs, whatever the core count: memory grows with every job. */
 const DEFAULT_MAX_JOBS = 4;
 
-const EXTENSIONS: Record<CliFormat, string> = { text: 'txt', json: 'json', hocr: 'hocr', pdf: 'pdf' };
+const EXTENSIONS: Record<CliFormat, string> = {
+  text: 'txt',
+  json: 'json',
+  hocr: 'hocr',
+  alto: 'alto.xml',
+  pdf: 'pdf',
+};
 
 /** `--format text,pdf`: one format or several, each once, in the order given. */
 function parseFormats(raw: string): CliFormat[] {
@@ -59,7 +65,10 @@ export function registerOcr(program: Command): void {
         .argParser(parseFormats)
         .default(['text'], 'text'),
     )
-    .option('-o, --output <dir>', 'write <name>.<txt|json|hocr|pdf> into this directory instead of printing')
+    .option(
+      '-o, --output <dir>',
+      'write <name>.<txt|json|hocr|alto.xml|pdf> into this directory instead of printing',
+    )
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
     .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)")
     .option(

@@ -2,7 +2,7 @@ import type { Quad } from '../shared/types.ts';
 import { oneOf } from '../shared/validate.ts';
 import type { DocumentResult } from './core.ts';
 
-export const OUTPUT_FORMATS = ['text', 'json', 'hocr'] as const;
+export const OUTPUT_FORMATS = ['text', 'json', 'hocr', 'alto'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export function renderResult(result: DocumentResult, format: OutputFormat): string {
@@ -13,6 +13,8 @@ export function renderResult(result: DocumentResult, format: OutputFormat): stri
       return `${JSON.stringify(result, null, 2)}\n`;
     case 'hocr':
       return renderHocr(result);
+    case 'alto':
+      return renderAlto(result);
   }
 }
 
@@ -21,10 +23,21 @@ export function renderText(result: DocumentResult): string {
   return `${result.pages.map((page) => page.text).join('\n\f')}\n`;
 }
 
-function bbox(quad: Quad): string {
+/** A quad's axis-aligned bounds, rounded to whole pixels. */
+function bounds(quad: Quad): { x0: number; y0: number; x1: number; y1: number } {
   const xs = quad.map((p) => p[0]);
   const ys = quad.map((p) => p[1]);
-  return `bbox ${Math.round(Math.min(...xs))} ${Math.round(Math.min(...ys))} ${Math.round(Math.max(...xs))} ${Math.round(Math.max(...ys))}`;
+  return {
+    x0: Math.round(Math.min(...xs)),
+    y0: Math.round(Math.min(...ys)),
+    x1: Math.round(Math.max(...xs)),
+    y1: Math.round(Math.max(...ys)),
+  };
+}
+
+function bbox(quad: Quad): string {
+  const { x0, y0, x1, y1 } = bounds(quad);
+  return `bbox ${x0} ${y0} ${x1} ${y1}`;
 }
 
 const escapeXml = (text: string): string =>
@@ -65,4 +78,78 @@ ${pages}
  </body>
 </html>
 `;
+}
+
+/** ALTO's position attributes of a quad's bounds. */
+function altoBox(quad: Quad): string {
+  const { x0, y0, x1, y1 } = bounds(quad);
+  return `HPOS="${x0}" VPOS="${y0}" WIDTH="${x1 - x0}" HEIGHT="${y1 - y0}"`;
+}
+
+/**
+ * ALTO 4 (the Library of Congress format that digitisation workflows, OCR-D and Tesseract's `alto`
+ * output use): per page one text block of the page's lines in reading order, each line's words as
+ * String elements with their confidence (WC) and the spaces between them (SP). Positions are
+ * pixels of the processed page, as in the JSON result.
+ */
+export function renderAlto(result: DocumentResult): string {
+  const pages = result.pages
+    .map((page) => {
+      const p = page.number;
+      // A TextLine holds at least one String.
+      const read = page.lines.filter((line) => line.words.length > 0);
+      const lines = read
+        .map((line, l) => {
+          const words = line.words
+            .map((word, w) => {
+              const string = `          <String ID="string_${p}_${l + 1}_${w + 1}" ${altoBox(word.box)} WC="${word.confidence.toFixed(2)}" CONTENT="${escapeXml(word.text)}"/>`;
+              return w === 0 ? string : `          <SP/>\n${string}`;
+            })
+            .join('\n');
+          return `        <TextLine ID="line_${p}_${l + 1}" ${altoBox(line.box)}>\n${words}\n        </TextLine>`;
+        })
+        .join('\n');
+      const block =
+        read.length === 0
+          ? ''
+          : `\n      <TextBlock ID="block_${p}" ${altoBox(pageBounds(read.map((line) => line.box)))}>\n${lines}\n      </TextBlock>\n    `;
+      return `  <Page ID="page_${p}" PHYSICAL_IMG_NR="${p}" WIDTH="${page.width}" HEIGHT="${page.height}">\n    <PrintSpace HPOS="0" VPOS="0" WIDTH="${page.width}" HEIGHT="${page.height}">${block}</PrintSpace>\n  </Page>`;
+    })
+    .join('\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://www.loc.gov/standards/alto/ns-v4# http://www.loc.gov/alto/v4/alto-4-2.xsd">
+ <Description>
+  <MeasurementUnit>pixel</MeasurementUnit>
+  <sourceImageInformation>
+   <fileName>${escapeXml(result.source.name)}</fileName>
+  </sourceImageInformation>
+  <OCRProcessing ID="ocr_1">
+   <ocrProcessingStep>
+    <processingSoftware>
+     <softwareName>docpipe</softwareName>
+     <softwareVersion>${escapeXml(result.generator.version)}</softwareVersion>
+    </processingSoftware>
+   </ocrProcessingStep>
+  </OCRProcessing>
+ </Description>
+ <Layout>
+${pages}
+ </Layout>
+</alto>
+`;
+}
+
+/** The box around all of a page's line boxes. */
+function pageBounds(boxes: readonly Quad[]): Quad {
+  const all = boxes.map(bounds);
+  const x0 = Math.min(...all.map((b) => b.x0));
+  const y0 = Math.min(...all.map((b) => b.y0));
+  const x1 = Math.max(...all.map((b) => b.x1));
+  const y1 = Math.max(...all.map((b) => b.y1));
+  return [
+    [x0, y0],
+    [x1, y0],
+    [x1, y1],
+    [x0, y1],
+  ];
 }

@@ -1,5 +1,5 @@
 import { assembleDocument, type PageOutcome, pageText } from '../../stages/assemble/core.ts';
-import { renderHocr, renderResult } from '../../stages/assemble/render.ts';
+import { renderAlto, renderHocr, renderResult } from '../../stages/assemble/render.ts';
 import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
 import type { Quad, RecognizedLine } from '../../stages/shared/types.ts';
 import { schemaValidators } from '../support/schemas.ts';
@@ -156,11 +156,39 @@ describe('renderers', () => {
     expect(hocr).not.toContain('<chips>');
   });
 
+  it('writes ALTO 4 with each word a String at its box, spaces between them and markup escaped', () => {
+    // Act
+    const alto = renderAlto(result);
+
+    // Assess
+    expect(alto).toContain('<alto xmlns="http://www.loc.gov/standards/alto/ns-v4#"');
+    expect(alto).toContain('<MeasurementUnit>pixel</MeasurementUnit>');
+    expect(alto).toContain('<Page ID="page_1" PHYSICAL_IMG_NR="1" WIDTH="1000" HEIGHT="1400">');
+    expect(alto).toContain(
+      '<String ID="string_1_1_2" HPOS="10" VPOS="20" WIDTH="100" HEIGHT="30" WC="0.95" CONTENT="&amp;"/>',
+    );
+    expect(alto.match(/<SP\/>/g)).toHaveLength(2);
+    expect(alto).toContain('CONTENT="&lt;chips&gt;"');
+    expect(alto).not.toContain('<chips>');
+  });
+
+  it('gives a page without text an empty print space in ALTO, with no text block', () => {
+    // Prepare
+    const empty = assembleDocument({ source, models, pages: [page(1, [])], requireText: false });
+
+    // Act
+    const alto = renderAlto(empty);
+
+    // Assess
+    expect(alto).toContain('<PrintSpace HPOS="0" VPOS="0" WIDTH="1000" HEIGHT="1400"></PrintSpace>');
+    expect(alto).not.toContain('<TextBlock');
+  });
+
   it('names the parameter when the format is unknown', () => {
     // Act
     const act = () => renderResult(result, 'pdf' as never);
 
     // Assess
-    expect(act).toThrow("Expected one of text, json, hocr for format but received 'pdf'");
+    expect(act).toThrow("Expected one of text, json, hocr, alto for format but received 'pdf'");
   });
 });

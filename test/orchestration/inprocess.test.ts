@@ -258,7 +258,7 @@ describe('docpipe ocr', () => {
     // Assess
     expect(code).toBe(2);
     expect(stderr).toContain(
-      "expected text, json, hocr, pdf or a comma-separated list of them, received 'docx'",
+      "expected text, json, hocr, alto, pdf or a comma-separated list of them, received 'docx'",
     );
   }, 30_000);
 });
