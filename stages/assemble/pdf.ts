@@ -85,9 +85,8 @@ interface Baseline {
  * them; a rectangle up to rounding, so three corners tell it all). Words sit on their line's
  * baseline, so that viewers see one line of text rather than words at staggered heights.
  */
-function baseline(box: Quad, scale: number, pageHeight: number): Baseline {
+function baseline(box: Quad, toPdf: ToPdf): Baseline {
   const [tl, , br, bl] = box;
-  const toPdf = ([x, y]: readonly [number, number]): [number, number] => [x * scale, pageHeight - y * scale];
   const [x, y] = toPdf(bl);
   const [xr, yr] = toPdf(br);
   const [xt, yt] = toPdf(tl);
@@ -96,12 +95,43 @@ function baseline(box: Quad, scale: number, pageHeight: number): Baseline {
 }
 
 /** Where a word starts along its line's baseline, and how long it is, in points. */
-function span(box: Quad, line: Baseline, scale: number, pageHeight: number): { at: number; width: number } {
-  const along = ([x, y]: readonly [number, number]): number =>
-    (x * scale - line.x) * line.dx + (pageHeight - y * scale - line.y) * line.dy;
+function span(box: Quad, line: Baseline, toPdf: ToPdf): { at: number; width: number } {
+  const along = (point: readonly [number, number]): number => {
+    const [x, y] = toPdf(point);
+    return (x - line.x) * line.dx + (y - line.y) * line.dy;
+  };
   const from = Math.min(along(box[0]), along(box[3]));
   const to = Math.max(along(box[1]), along(box[2]));
   return { at: from, width: to - from };
+}
+
+/** Page pixels (y down) to PDF points (y up). */
+type ToPdf = (point: readonly [number, number]) => [number, number];
+
+/** Skew corrections larger than this (degrees) keep the enlarged canvas as the PDF page. */
+const MAX_TRIMMED_SKEW = 30;
+
+/**
+ * The size the page had before deskew turned it by a skew angle, in pixels, or undefined when it was
+ * not turned. Turning a W x H page by a enlarges its canvas to W cos a + H sin a by W sin a + H cos a,
+ * so the PDF page can keep the scan's own size (A4 stays A4) with the turned image centred on it, as
+ * OCRmyPDF's --deskew does; only the corners the turn brought in fall outside it. Far from level the
+ * inversion is ill-conditioned, and the enlarged page is kept.
+ */
+export function sizeBeforeSkew(
+  width: number,
+  height: number,
+  deskew: { angle: number; applied: boolean },
+): { width: number; height: number } | undefined {
+  const degrees = Math.abs(deskew.angle);
+  if (!deskew.applied || degrees === 0 || degrees > MAX_TRIMMED_SKEW) return undefined;
+  const a = (degrees * Math.PI) / 180;
+  const cos = Math.cos(a);
+  const sin = Math.sin(a);
+  const det = cos * cos - sin * sin;
+  const w = Math.round((width * cos - height * sin) / det);
+  const h = Math.round((height * cos - width * sin) / det);
+  return w > 0 && h > 0 && w <= width && h <= height ? { width: w, height: h } : undefined;
 }
 
 /**
@@ -134,21 +164,26 @@ export async function renderSearchablePdf(
         ? (await doc.embedJpg(image.bytes)).ref
         : (pngStream(doc, image.bytes) ?? (await doc.embedPng(image.bytes)).ref);
     const scale = 72 / page.dpi;
-    const w = page.width * scale;
-    const h = page.height * scale;
+    // The page keeps the scan's size; the image, larger when deskew turned it, is centred on it.
+    const before = sizeBeforeSkew(page.width, page.height, page.deskew);
+    const ox = before ? (page.width - before.width) / 2 : 0;
+    const oy = before ? (page.height - before.height) / 2 : 0;
+    const w = (before?.width ?? page.width) * scale;
+    const h = (before?.height ?? page.height) * scale;
+    const toPdf: ToPdf = ([x, y]) => [(x - ox) * scale, h - (y - oy) * scale];
     const pdfPage = doc.addPage([w, h]);
     const name = pdfPage.node.newXObject('Page', ref);
     const fontName = pdfPage.node.newFontDictionary('OCR', font);
     pdfPage.pushOperators(
       pushGraphicsState(),
-      concatTransformationMatrix(w, 0, 0, h, 0, 0),
+      concatTransformationMatrix(page.width * scale, 0, 0, page.height * scale, -ox * scale, -oy * scale),
       drawObject(name),
       popGraphicsState(),
     );
 
     const ops = [beginText(), setTextRenderingMode(TextRenderingMode.Invisible)];
     for (const line of page.lines) {
-      const base = baseline(line.box, scale, h);
+      const base = baseline(line.box, toPdf);
       if (base.height <= 0) continue;
       const size = base.height / (ASCENT + DESCENT);
       // The boxes of a deskewed page tilt by a few tenths of a degree from rounding alone, and text
@@ -164,7 +199,7 @@ export async function renderSearchablePdf(
       const lift = DESCENT * size;
       line.words.forEach((word, i) => {
         const text = word.text;
-        const { at, width } = span(word.box, base, scale, h);
+        const { at, width } = span(word.box, base, toPdf);
         if (text.length === 0 || width <= 0) return;
         const natural = ADVANCE * size * text.length;
         // A space after every word but a line's last, so extracted text keeps its word breaks.

@@ -2,7 +2,12 @@ import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import sharp from 'sharp';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../../stages/assemble/core.ts';
 import { glyphlessTrueType } from '../../stages/assemble/glyphless-font.ts';
-import { encodePageImage, type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
+import {
+  encodePageImage,
+  type PdfPageImage,
+  renderSearchablePdf,
+  sizeBeforeSkew,
+} from '../../stages/assemble/pdf.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import type { Quad, RecognizedWord } from '../../stages/shared/types.ts';
 import { openDocument } from '../../stages/split/core.ts';
@@ -197,6 +202,26 @@ describe('renderSearchablePdf', () => {
     expect(difference / raw.length).toBeLessThan(2);
   });
 
+  test('keeps the size the page had before deskew turned it, the turned image centred on it', async () => {
+    // Prepare: a 600 x 300 px page turned by 3 degrees has a 615 x 331 px canvas.
+    const turned = outcome(1, [[word('Invoice', 300, 450, 170, 200)]]);
+    turned.width = 615;
+    turned.height = 331;
+    turned.deskew = { angle: 3, orientation: 0, confidence: 0.9, applied: true };
+    const png = await sharp(Buffer.alloc(615 * 331, 255), { raw: { width: 615, height: 331, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+
+    // Act
+    const pdf = await renderSearchablePdf(result([turned]), new Map([[1, await encodePageImage(png)]]));
+
+    // Assess: the page is 600 x 300 px again, and the word moved by half the growth (7.5 px).
+    const [page] = await readPdf(pdf);
+    expect([page!.width, page!.height].map((v) => Math.round(v / POINTS))).toEqual([600, 300]);
+    expect(page!.items[0]!.x).toBeCloseTo((300 - 7.5) * POINTS, 0);
+  });
+
   test('refuses a result page it has no image for', async () => {
     // Prepare
     const doc = result([outcome(1, [[word('one', 20, 80)]])]);
@@ -311,5 +336,36 @@ describe('glyphlessTrueType', () => {
     expect(mismatched).toEqual([]);
     expect(adjustment).not.toBe(0);
     expect(sum(0, font.length)).toBe(0xb1b0afba);
+  });
+});
+
+describe('sizeBeforeSkew', () => {
+  test.each([
+    [
+      'a page turned by 3 degrees',
+      2660,
+      3633,
+      { angle: 3.005, applied: true },
+      { width: 2480, height: 3508 },
+    ],
+    [
+      'a page turned the other way',
+      2660,
+      3633,
+      { angle: -3.005, applied: true },
+      { width: 2480, height: 3508 },
+    ],
+    ['a page left alone', 2480, 3508, { angle: 0.001, applied: false }, undefined],
+    ['a page turned too far to tell', 3000, 3000, { angle: 40, applied: true }, undefined],
+  ])('gives the size of %s', (_, width, height, deskew, expected) => {
+    // Act
+    const size = sizeBeforeSkew(width, height, deskew);
+
+    // Assess: within a pixel of the original (the canvas was rounded).
+    if (expected === undefined) expect(size).toBeUndefined();
+    else {
+      expect(Math.abs(size!.width - expected.width)).toBeLessThanOrEqual(1);
+      expect(Math.abs(size!.height - expected.height)).toBeLessThanOrEqual(1);
+    }
   });
 });
