@@ -10,6 +10,7 @@ import {
 } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
 import { stageConfig } from '../shared/config.ts';
+import { toDocpipeError } from '../shared/errors.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
 import { mapLimit } from '../shared/map-limit.ts';
 import { getModelStore } from '../shared/model-store.ts';
@@ -59,10 +60,18 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
     bucket: env.resultsBucket,
     key: resultKey(event.documentId, ext),
   });
-  // The searchable PDF shows the deskewed page images, the pages the boxes are in.
-  const pdf = stageConfig.searchablePdf
-    ? await searchablePdf(s3, env.artifactsBucket, event.documentId, result)
-    : undefined;
+  // The searchable PDF shows the deskewed page images, the pages the boxes are in. A PDF that cannot
+  // be made costs the document its PDF, not its text: only a failure worth retrying fails the state.
+  let pdf: Buffer | undefined;
+  if (stageConfig.searchablePdf) {
+    try {
+      pdf = await searchablePdf(s3, env.artifactsBucket, event.documentId, result);
+    } catch (error) {
+      const typed = toDocpipeError(error);
+      if (typed.retryable) throw error;
+      log.error({ err: typed }, 'searchable PDF failed: the result goes out without it');
+    }
+  }
   await Promise.all([
     putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
     putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),

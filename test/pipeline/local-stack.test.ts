@@ -2,7 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
@@ -10,7 +15,8 @@ import sharp from 'sharp';
 import { s3EventMessage } from '../../orchestration/local/notifications.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { resolveQueueUrl } from '../../orchestration/queues.ts';
-import { pageKey } from '../../stages/shared/artifacts.ts';
+import type { AssembleOutput } from '../../stages/assemble/handler.ts';
+import { documentKey, pageKey } from '../../stages/shared/artifacts.ts';
 import { cer } from '../bench/metrics.ts';
 import { docpipe } from '../support/cli.ts';
 import {
@@ -88,6 +94,37 @@ describe('the embedded pipeline', () => {
     expect(event!.result!.pdf).toBe(`${event!.documentId}/result.pdf`);
     expect(pages).toBe(1);
     expect(cer(text, groundTruth('receipt.gt.txt'), { normalize: true })).toBeLessThan(0.05);
+  });
+
+  it('still writes the text when the searchable PDF cannot be made', async () => {
+    // Prepare: a processed document whose deskewed page image has gone, then Assemble once more.
+    await put('nopdf/receipt.png', sample('receipt.png'));
+    const [event] = await collectEvents(stack, 1);
+    const { documentId } = event!;
+    const artifacts = stack.config.artifactsBucket;
+    const read = async (key: string) =>
+      JSON.parse(
+        await (
+          await stack.s3.send(new GetObjectCommand({ Bucket: artifacts, Key: key }))
+        ).Body!.transformToString(),
+      );
+    const split = await read(documentKey(documentId, 'document.json'));
+    await stack.s3.send(
+      new DeleteObjectCommand({ Bucket: artifacts, Key: pageKey(documentId, 1, 'deskew.png') }),
+    );
+
+    // Act
+    const output = (await stack.pool.invoke('assemble', {
+      documentId,
+      source: event!.source,
+      split,
+      pages: [{ page: 1, outcome: { bucket: artifacts, key: pageKey(documentId, 1, 'recognize.json') } }],
+    })) as AssembleOutput;
+
+    // Assess: the text and result are there, the PDF is left out rather than failing the document.
+    expect(output.location.pdf).toBeUndefined();
+    expect(output.location.text).toBe(`${documentId}/result.txt`);
+    expect(output.pageCount).toBe(1);
   });
 
   it('hands a running pipeline a file with docpipe submit -o and saves its outputs', async () => {
