@@ -428,7 +428,7 @@ export class DocpipeStack extends Stack {
     output(
       'ResultsBucketName',
       results.bucketName,
-      'result.json / result.txt / result.hocr / result.pdf per document',
+      'result.json / .txt / .hocr / .alto.xml / .pdf per document',
     );
     output('ModelsBucketName', models.bucketName, `OCR models under ${MODELS_PREFIX}/`);
     output('IngestQueueUrl', this.ingestQueue.queueUrl, 'Upload notifications');

@@ -13,8 +13,8 @@ export interface ResultEvent {
   executionName: string;
   source: SourceRef;
   pageCount?: number;
-  /** `pdf` (the searchable PDF) is absent from events of docpipe versions before it. */
-  result?: { bucket: string; json: string; text: string; hocr: string; pdf?: string };
+  /** `alto` and `pdf` (the searchable PDF) are absent from events of docpipe versions before them. */
+  result?: { bucket: string; json: string; text: string; hocr: string; alto?: string; pdf?: string };
   timings?: Record<string, number>;
   error?: { code: string; message: string; stage?: StageName; page?: number; retryable?: boolean };
 }

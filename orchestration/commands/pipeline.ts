@@ -85,11 +85,11 @@ async function readText(s3: S3Client, bucket: string, key: string): Promise<stri
 }
 
 /** Output extensions `saveResults` writes. */
-const RESULT_EXTENSIONS = ['json', 'txt', 'hocr', 'pdf'] as const;
+const RESULT_EXTENSIONS = ['json', 'txt', 'hocr', 'alto.xml', 'pdf'] as const;
 
 /**
  * Copies a processed document's outputs out of the results bucket into `dir` as `<stem>.json`,
- * `.txt`, `.hocr` and `.pdf` (the names `docpipe ocr -o` writes); returns the paths written.
+ * `.txt`, `.hocr`, `.alto.xml` and `.pdf` (the names `docpipe ocr -o` writes); returns the paths written.
  */
 async function saveResults(
   s3: S3Client,
@@ -102,6 +102,7 @@ async function saveResults(
     [result.json, 'json'],
     [result.text, 'txt'],
     [result.hocr, 'hocr'],
+    [result.alto, 'alto.xml'],
     [result.pdf, 'pdf'],
   ];
   const written: string[] = [];
@@ -184,7 +185,7 @@ export function registerPipeline(program: Command): void {
     .option('--wait', 'wait for the result event and print it', false)
     .option(
       '-o, --output <dir>',
-      'wait, then write <name>.json, .txt, .hocr and .pdf (searchable) into this directory',
+      'wait, then write <name>.json, .txt, .hocr, .alto.xml and .pdf (searchable) into this directory',
     )
     .option('--timeout <seconds>', 'how long --wait waits', parseInteger(1, 86_400), 900)
     .option(
@@ -232,7 +233,7 @@ export function registerPipeline(program: Command): void {
     .option('--json', 'print the result event as JSON instead of the text', false)
     .option(
       '-o, --output <dir>',
-      'write <name>.json, .txt, .hocr and .pdf (searchable) into this directory instead of printing the text',
+      'write <name>.json, .txt, .hocr, .alto.xml and .pdf (searchable) into this directory instead of printing the text',
     )
     .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
     .action(

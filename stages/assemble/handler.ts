@@ -18,7 +18,7 @@ import type { PageDone } from '../shared/page-state.ts';
 import type { SplitOutput } from '../split/handler.ts';
 import { assembleDocument, type DocumentResult, type PageOutcome } from './core.ts';
 import { encodePageImage, type PdfPageImage, renderSearchablePdf } from './pdf.ts';
-import { renderHocr } from './render.ts';
+import { renderAlto, renderHocr } from './render.ts';
 
 export interface AssembleEvent extends StageEventBase {
   source: SourceRef;
@@ -29,14 +29,14 @@ export interface AssembleEvent extends StageEventBase {
 export interface AssembleOutput {
   pageCount: number;
   /** `pdf` only when the searchable PDF is on (DOCPIPE_SEARCHABLE_PDF, default true). */
-  location: { bucket: string; json: string; text: string; hocr: string; pdf?: string };
+  location: { bucket: string; json: string; text: string; hocr: string; alto: string; pdf?: string };
   timings: Record<string, number>;
 }
 
 /** Page images read and encoded at once for the PDF: bounds memory on long documents. */
 const IMAGE_CONCURRENCY = 4;
 
-/** Builds the document result from every page outcome and writes result.json/.txt/.hocr/.pdf. */
+/** Builds the document result from every page outcome and writes result.json/.txt/.hocr/.alto.xml/.pdf. */
 export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', async (event, log) => {
   const { env, s3 } = handlerContext();
   const outcomes = await Promise.all(event.pages.map((page) => getJson<PageOutcome>(s3, page.outcome)));
@@ -56,7 +56,7 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       .map(({ name, version, sha256 }) => ({ name, version, sha256 })),
     timings: { split: event.split.timings.split },
   });
-  const ref = (ext: 'json' | 'txt' | 'hocr' | 'pdf'): S3Ref => ({
+  const ref = (ext: 'json' | 'txt' | 'hocr' | 'alto.xml' | 'pdf'): S3Ref => ({
     bucket: env.resultsBucket,
     key: resultKey(event.documentId, ext),
   });
@@ -75,9 +75,10 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
   await Promise.all([
     putBytes(s3, ref('txt'), `${result.text}\n`, 'text/plain; charset=utf-8'),
     putBytes(s3, ref('hocr'), renderHocr(result), 'application/xhtml+xml; charset=utf-8'),
+    putBytes(s3, ref('alto.xml'), renderAlto(result), 'application/xml; charset=utf-8'),
     ...(pdf ? [putBytes(s3, ref('pdf'), pdf, 'application/pdf')] : []),
   ]);
-  // result.json last: consumers that see it can rely on the other three.
+  // result.json last: consumers that see it can rely on the others.
   await putJson(s3, ref('json'), result);
   log.info({ pages: result.pageCount, chars: result.text.length, pdfBytes: pdf?.length }, 'assembled');
   return {
@@ -87,6 +88,7 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       json: ref('json').key,
       text: ref('txt').key,
       hocr: ref('hocr').key,
+      alto: ref('alto.xml').key,
       ...(pdf ? { pdf: ref('pdf').key } : {}),
     },
     timings: Object.fromEntries(

@@ -44,7 +44,7 @@ export function documentKey(documentId: string, name: 'document.json'): string {
   return `${documentId}/${name}`;
 }
 
-export function resultKey(documentId: string, ext: 'json' | 'txt' | 'hocr' | 'pdf'): string {
+export function resultKey(documentId: string, ext: 'json' | 'txt' | 'hocr' | 'alto.xml' | 'pdf'): string {
   return `${documentId}/result.${ext}`;
 }
 

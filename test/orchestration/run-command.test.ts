@@ -38,7 +38,13 @@ describe('docpipe run', () => {
     // Assess: the result, its text, hOCR and searchable PDF, named after the input.
     expect(code).toBe(0);
     expect(stdout).toBe('');
-    expect(readdirSync(dir).sort()).toEqual(['receipt.hocr', 'receipt.json', 'receipt.pdf', 'receipt.txt']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'receipt.alto.xml',
+      'receipt.hocr',
+      'receipt.json',
+      'receipt.pdf',
+      'receipt.txt',
+    ]);
     expect(
       schemaValidators().documentResult(JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'))),
     ).toBe(true);

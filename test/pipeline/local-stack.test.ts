@@ -156,7 +156,13 @@ describe('the embedded pipeline', () => {
         source: { key: 'cli/receipt.png' },
       });
       expect(queued!.eventId).toBe(JSON.parse(stdout).eventId);
-      expect(readdirSync(dir).sort()).toEqual(['receipt.hocr', 'receipt.json', 'receipt.pdf', 'receipt.txt']);
+      expect(readdirSync(dir).sort()).toEqual([
+        'receipt.alto.xml',
+        'receipt.hocr',
+        'receipt.json',
+        'receipt.pdf',
+        'receipt.txt',
+      ]);
       expect(
         cer(readFileSync(join(dir, 'receipt.txt'), 'utf8'), groundTruth('receipt.gt.txt'), {
           normalize: true,

@@ -82,7 +82,7 @@ describe('the embedded pipeline under bad input and load', () => {
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys)
       expect(key).toMatch(
-        /^[0-9a-f]{32}\/(pages\/\d+\/[a-z]+\.(png|json)|document\.json|result\.(json|txt|hocr|pdf)|events\/[0-9a-f]{32}\.json)$/,
+        /^[0-9a-f]{32}\/(pages\/\d+\/[a-z]+\.(png|json)|document\.json|result\.(json|txt|hocr|alto\.xml|pdf)|events\/[0-9a-f]{32}\.json)$/,
       );
   });
 
