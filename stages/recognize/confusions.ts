@@ -40,13 +40,25 @@ const NUMBER_MARK = /[.,:/-]/u;
 const WORD_MARK = /['’.\-@]/u;
 const MAX_CONFLICTS = 2;
 
+/** A token that ends a sentence: a full stop, question or exclamation mark, then closing marks. */
+const SENTENCE_END = /[.!?]["')\]]*$/u;
+
 /** Repairs every whitespace-separated token of a text; whitespace is kept as it is. */
 export function correctConfusions(text: string): string {
-  return text.replace(/\S+/gu, correctToken);
+  let previous = '';
+  return text.replace(/\S+/gu, (token) => {
+    // After a sentence's end a word starts with a capital, so a 0 there is an O ('5348. 0ver').
+    const fixed = correctToken(token, SENTENCE_END.test(previous));
+    previous = token;
+    return fixed;
+  });
 }
 
-/** Repairs one token; leading and trailing punctuation (quotes, brackets, currency) is kept. */
-export function correctToken(token: string): string {
+/**
+ * Repairs one token; leading and trailing punctuation (quotes, brackets, currency) is kept.
+ * `sentenceStart`: the token follows the end of a sentence.
+ */
+export function correctToken(token: string, sentenceStart = false): string {
   const chars = [...token];
   const isAlnum = (ch: string): boolean => LETTER.test(ch) || DIGIT.test(ch);
   const first = chars.findIndex(isAlnum);
@@ -54,13 +66,13 @@ export function correctToken(token: string): string {
   let last = chars.length - 1;
   while (!isAlnum(chars[last]!)) last--;
   const core = chars.slice(first, last + 1);
-  const fixed = asWord(core) ?? asNumber(core);
+  const fixed = asWord(core, sentenceStart) ?? asNumber(core);
   if (!fixed) return token;
   return [...chars.slice(0, first), ...fixed, ...chars.slice(last + 1)].join('');
 }
 
 /** A word with a lone confusable digit or two: the digits become letters, or null. */
-function asWord(core: string[]): string[] | null {
+function asWord(core: string[], sentenceStart: boolean): string[] | null {
   const letters = core.filter((ch) => LETTER.test(ch));
   const digits: number[] = [];
   for (let i = 0; i < core.length; i++) {
@@ -84,7 +96,9 @@ function asWord(core: string[]): string[] | null {
     const inside = before !== undefined && LETTER.test(before) && after !== undefined && LETTER.test(after);
     if (!inside && core[i] !== '0') return null;
     // 8 reads as B only between capitals; nothing lowercase looks like an 8.
-    const upper = wantsUpper(core, i);
+    // A word's first letter after a sentence's end is a capital; elsewhere its neighbours decide
+    // ('0wn' is 'own' mid-sentence: the recogniser reads a round o as 0 at either height).
+    const upper = (i === 0 && sentenceStart) || wantsUpper(core, i);
     if (core[i] === '8' && !(UPPER.test(before!) && UPPER.test(after!))) return null;
     out[i] = upper ? pair[1] : pair[0];
   }

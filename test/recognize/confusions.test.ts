@@ -83,6 +83,14 @@ describe('correctToken', () => {
 });
 
 describe('correctConfusions', () => {
+  test('capitalises a zero that starts a word after a sentence ends', () => {
+    // Act
+    const fixed = correctConfusions('in 5348. 0ver the years, 0ver time');
+
+    // Assess
+    expect(fixed).toBe('in 5348. Over the years, over time');
+  });
+
   test('corrects each token of a line and keeps its spacing', () => {
     // Act
     const fixed = correctConfusions('Call  0ne of us on 2O24-01-05 at B2B');
