@@ -1,5 +1,5 @@
 import { realpath } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { isDocpipeError } from '../stages/shared/errors.ts';
 
@@ -33,8 +33,35 @@ export function progressWriter(enabled: boolean): (line: string, done?: boolean)
   };
 }
 
-/** Whether two paths name the same existing file (the second may not exist yet). */
-export async function sameFile(a: string, b: string): Promise<boolean> {
+/** The file extension of each output the commands write, as `<name>.<extension>`. */
+export const OUTPUT_EXTENSIONS = {
+  text: 'txt',
+  json: 'json',
+  hocr: 'hocr',
+  alto: 'alto.xml',
+  pdf: 'pdf',
+} as const;
+export type OutputKind = keyof typeof OUTPUT_EXTENSIONS;
+
+/** Where the `kind` output of `file` goes in `dir`: the file's name with the output's extension. */
+export function outputPath(file: string, dir: string, kind: OutputKind): string {
+  return join(dir, `${basename(file, extname(file))}.${OUTPUT_EXTENSIONS[kind]}`);
+}
+
+/**
+ * Whether writing `targets` would replace `file` itself ('docpipe ocr -f pdf -o . scan.pdf' would
+ * replace the scan with its OCR); says so on stderr. The caller sets the exit code.
+ */
+export async function overwritesInput(file: string, targets: readonly string[]): Promise<boolean> {
   const real = (path: string): Promise<string> => realpath(path).catch(() => resolve(path));
-  return (await real(a)) === (await real(b));
+  const input = await real(file);
+  for (const target of targets) {
+    if ((await real(target)) === input) {
+      process.stderr.write(
+        `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
+      );
+      return true;
+    }
+  }
+  return false;
 }

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pdf.ts';
@@ -8,7 +8,15 @@ import { OUTPUT_FORMATS, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
 import { isDocpipeError } from '../../stages/shared/errors.ts';
 import { MAX_PAGES } from '../../stages/split/core.ts';
-import { describeFailure, EXIT, parseInteger, progressWriter, sameFile } from '../cli-support.ts';
+import {
+  describeFailure,
+  EXIT,
+  OUTPUT_EXTENSIONS,
+  outputPath,
+  overwritesInput,
+  parseInteger,
+  progressWriter,
+} from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
 /** What `--format` takes: the text renderings, and a searchable PDF. */
@@ -30,14 +38,6 @@ interface OcrCommandOptions {
 
 /** Default cap on --jobs, whatever the core count: memory grows with every job. */
 const DEFAULT_MAX_JOBS = 4;
-
-const EXTENSIONS: Record<CliFormat, string> = {
-  text: 'txt',
-  json: 'json',
-  hocr: 'hocr',
-  alto: 'alto.xml',
-  pdf: 'pdf',
-};
 
 /** `--format text,pdf`: one format or several, each once, in the order given. */
 function parseFormats(raw: string): CliFormat[] {
@@ -67,7 +67,7 @@ export function registerOcr(program: Command): void {
     )
     .option(
       '-o, --output <dir>',
-      'write <name>.<txt|json|hocr|alto.xml|pdf> into this directory instead of printing',
+      `write <name>.<${Object.values(OUTPUT_EXTENSIONS).join('|')}> into this directory instead of printing`,
     )
     .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
     .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)")
@@ -125,16 +125,10 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         continue;
       }
       const name = stdin ? 'stdin' : basename(file);
-      const stem = stdin ? name : basename(file, extname(file));
+      const output = options.output;
       const targets =
-        options.output === undefined
-          ? undefined
-          : options.format.map((format) => join(options.output!, `${stem}.${EXTENSIONS[format]}`));
-      if (targets !== undefined && !stdin && (await anySame(file, targets))) {
-        // 'docpipe ocr -f pdf -o . scan.pdf' would otherwise replace the scan with its OCR.
-        process.stderr.write(
-          `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
-        );
+        output === undefined ? undefined : options.format.map((format) => outputPath(name, output, format));
+      if (targets !== undefined && !stdin && (await overwritesInput(file, targets))) {
         exitCode = Math.max(exitCode, EXIT.usage);
         continue;
       }
@@ -191,9 +185,4 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
     }
   }
   return exitCode;
-}
-
-async function anySame(file: string, targets: readonly string[]): Promise<boolean> {
-  for (const target of targets) if (await sameFile(file, target)) return true;
-  return false;
 }

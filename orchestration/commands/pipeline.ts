@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -9,7 +9,16 @@ import type { Command } from 'commander';
 import { documentIdFor, getBytes } from '../../stages/shared/artifacts.ts';
 import { clientConfig } from '../../stages/shared/aws.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { describeFailure, EXIT, parseInteger, progressWriter, sameFile } from '../cli-support.ts';
+import {
+  describeFailure,
+  EXIT,
+  OUTPUT_EXTENSIONS,
+  type OutputKind,
+  outputPath,
+  overwritesInput,
+  parseInteger,
+  progressWriter,
+} from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
@@ -84,51 +93,47 @@ async function readText(s3: S3Client, bucket: string, key: string): Promise<stri
   return object.Body!.transformToString();
 }
 
-/** Output extensions `saveResults` writes. */
-const RESULT_EXTENSIONS = ['json', 'txt', 'hocr', 'alto.xml', 'pdf'] as const;
+/** The result's S3 key of each output: `alto` and `pdf` are absent from older or PDF-less events. */
+function resultKeys(result: NonNullable<ResultEvent['result']>): Array<[OutputKind, string | undefined]> {
+  return [
+    ['json', result.json],
+    ['text', result.text],
+    ['hocr', result.hocr],
+    ['alto', result.alto],
+    ['pdf', result.pdf],
+  ];
+}
 
 /**
- * Copies a processed document's outputs out of the results bucket into `dir` as `<stem>.json`,
- * `.txt`, `.hocr`, `.alto.xml` and `.pdf` (the names `docpipe ocr -o` writes); returns the paths written.
+ * Copies a processed document's outputs out of the results bucket into `dir`, named as
+ * `docpipe ocr -o` names them (`outputPath`); returns the paths written.
  */
 async function saveResults(
   s3: S3Client,
   result: NonNullable<ResultEvent['result']>,
   dir: string,
-  stem: string,
+  file: string,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const outputs: Array<[string | undefined, (typeof RESULT_EXTENSIONS)[number]]> = [
-    [result.json, 'json'],
-    [result.text, 'txt'],
-    [result.hocr, 'hocr'],
-    [result.alto, 'alto.xml'],
-    [result.pdf, 'pdf'],
-  ];
   const written: string[] = [];
-  for (const [key, ext] of outputs) {
+  for (const [kind, key] of resultKeys(result)) {
     if (key === undefined) continue;
-    const path = join(dir, `${stem}.${ext}`);
+    const path = outputPath(file, dir, kind);
     await writeFile(path, await getBytes(s3, { bucket: result.bucket, key }));
     written.push(path);
   }
   return written;
 }
 
-/** Whether saving `file`'s results into `dir` would overwrite `file`; says so and sets the exit code. */
+/** Whether saving `file`'s results into `dir` would overwrite `file`; if so, the exit code says usage. */
 async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
-  const stem = basename(file, extname(file));
-  for (const ext of RESULT_EXTENSIONS) {
-    if (await sameFile(file, join(dir, `${stem}.${ext}`))) {
-      // 'docpipe run -o . scan.pdf' would otherwise replace the scan with its searchable PDF.
-      process.stderr.write(
-        `docpipe: ${file}: the output would overwrite the input; choose another --output\n`,
-      );
-      process.exitCode = EXIT.usage;
-      return true;
-    }
-  }
-  return false;
+  const kinds = Object.keys(OUTPUT_EXTENSIONS) as OutputKind[];
+  const refused = await overwritesInput(
+    file,
+    kinds.map((kind) => outputPath(file, dir, kind)),
+  );
+  if (refused) process.exitCode = EXIT.usage;
+  return refused;
 }
 
 function printStack(stack: LocalStack): void {
@@ -208,8 +213,7 @@ export function registerPipeline(program: Command): void {
         if (options.wait || options.output !== undefined) {
           const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
           if (options.output !== undefined && event.type === 'document.processed') {
-            const stem = basename(file, extname(file));
-            for (const path of await saveResults(s3, event.result!, options.output, stem)) {
+            for (const path of await saveResults(s3, event.result!, options.output, file)) {
               process.stderr.write(`${file} -> ${path}\n`);
             }
           }
@@ -249,7 +253,6 @@ export function registerPipeline(program: Command): void {
         },
       ) => {
         const progress = progressWriter(true);
-        const stem = basename(file, extname(file));
         if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const temporary =
           options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
@@ -282,7 +285,7 @@ export function registerPipeline(program: Command): void {
           }
           progress(`${event.pageCount} page(s) in ${seconds} s`, true);
           if (options.output !== undefined) {
-            for (const path of await saveResults(stack.s3, event.result!, options.output, stem)) {
+            for (const path of await saveResults(stack.s3, event.result!, options.output, file)) {
               process.stderr.write(`${file} -> ${path}\n`);
             }
           }

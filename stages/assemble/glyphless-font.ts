@@ -141,9 +141,11 @@ export function glyphlessTrueType(): Uint8Array {
     .u16(Math.log2(power))
     .u16(count * 16 - power * 16);
   let offset = 12 + 16 * count;
+  let headAt = 0;
   const body: number[] = [];
   for (const tag of tags) {
     const data = tables[tag]!;
+    if (tag === 'head') headAt = offset;
     for (const c of tag) header.u8(c.charCodeAt(0));
     header.u32(checksum(data)).u32(offset).u32(data.length);
     const padded = (data.length + 3) & ~3;
@@ -152,12 +154,7 @@ export function glyphlessTrueType(): Uint8Array {
   }
   const font = Uint8Array.from([...header.done(), ...body]);
   // head.checkSumAdjustment makes the whole font sum to 0xB1B0AFBA.
-  const adjustment = (0xb1b0afba - checksum(font)) >>> 0;
-  const headAt =
-    12 +
-    16 * count +
-    tags.slice(0, tags.indexOf('head')).reduce((n, t) => n + ((tables[t]!.length + 3) & ~3), 0);
-  new DataView(font.buffer).setUint32(headAt + 8, adjustment);
+  new DataView(font.buffer).setUint32(headAt + 8, (0xb1b0afba - checksum(font)) >>> 0);
   return font;
 }
 

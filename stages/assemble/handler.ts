@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import {
   getBytes,
   getJson,
@@ -99,7 +100,7 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
 
 /** The searchable PDF of a document from its deskewed page artifacts. */
 async function searchablePdf(
-  s3: Parameters<typeof getBytes>[0],
+  s3: S3Client,
   bucket: string,
   documentId: string,
   result: DocumentResult,

@@ -41,12 +41,13 @@ export interface PageImageOptions {
 /**
  * A page image for the PDF: PNG (lossless) or JPEG, whichever is smaller, gray when the page is
  * gray. Clean, mostly white pages are smaller as PNG (a generated 300 DPI A4 letter: 100 KB against
- * 350 KB), photographed receipts and noisy scans as JPEG (a receipt: 170 KB against 970 KB). The
- * JPEG comes first; the page is compressed as PNG only when its PNG (written fast, at level 1) is
- * within twice the JPEG's size, since on noisy pages that second encode cost more than the JPEG and
- * lost anyway (the pipeline's assemble: 577 against 221 ms of CPU a page). mozjpeg would save about
- * a quarter more at six to ten times the time. Done per page as pages are read, so a long document
- * holds compressed pages rather than raw ones until the PDF is written.
+ * 350 KB), photographed receipts and noisy scans as JPEG (a receipt: 170 KB against 970 KB; both
+ * measured once with a temporary script). The JPEG comes first; the page is compressed as PNG only
+ * when its PNG (written fast, at level 1) is within twice the JPEG's size, since on noisy pages
+ * that second encode cost more than the JPEG and lost anyway (the pipeline's assemble in
+ * bench:throughput: 577 against 221-238 ms of CPU a page). mozjpeg would save about a quarter more
+ * at six to ten times the time. Done per page as pages are read, so a long document holds
+ * compressed pages rather than raw ones until the PDF is written.
  */
 export async function encodePageImage(png: Buffer, options: PageImageOptions = {}): Promise<PdfPageImage> {
   const quality = integerIn('quality', options.quality ?? 75, 1, 100);
@@ -183,18 +184,14 @@ export async function renderSearchablePdf(
 
     const ops = [beginText(), setTextRenderingMode(TextRenderingMode.Invisible)];
     for (const line of page.lines) {
-      const base = baseline(line.box, toPdf);
-      if (base.height <= 0) continue;
-      const size = base.height / (ASCENT + DESCENT);
+      const found = baseline(line.box, toPdf);
+      if (found.height <= 0) continue;
+      const size = found.height / (ASCENT + DESCENT);
       // The boxes of a deskewed page tilt by a few tenths of a degree from rounding alone, and text
       // tilted at all makes pdf.js (and so Firefox) break every word onto a line of its own.
-      const tilt = Math.atan2(base.dy, base.dx);
-      const level = Math.abs(tilt) < LEVEL;
-      const angle = level ? 0 : tilt;
-      if (level) {
-        base.dx = 1;
-        base.dy = 0;
-      }
+      const tilt = Math.atan2(found.dy, found.dx);
+      const angle = Math.abs(tilt) < LEVEL ? 0 : tilt;
+      const base = angle === 0 ? { ...found, dx: 1, dy: 0 } : found;
       // The baseline sits the font's descent above the box's bottom edge.
       const lift = DESCENT * size;
       line.words.forEach((word, i) => {

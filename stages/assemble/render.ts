@@ -23,8 +23,15 @@ export function renderText(result: DocumentResult): string {
   return `${result.pages.map((page) => page.text).join('\n\f')}\n`;
 }
 
+interface Bounds {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
 /** A quad's axis-aligned bounds, rounded to whole pixels. */
-function bounds(quad: Quad): { x0: number; y0: number; x1: number; y1: number } {
+function bounds(quad: Quad): Bounds {
   const xs = quad.map((p) => p[0]);
   const ys = quad.map((p) => p[1]);
   return {
@@ -80,9 +87,8 @@ ${pages}
 `;
 }
 
-/** ALTO's position attributes of a quad's bounds. */
-function altoBox(quad: Quad): string {
-  const { x0, y0, x1, y1 } = bounds(quad);
+/** ALTO's position attributes of some bounds. */
+function altoBox({ x0, y0, x1, y1 }: Bounds): string {
   return `HPOS="${x0}" VPOS="${y0}" WIDTH="${x1 - x0}" HEIGHT="${y1 - y0}"`;
 }
 
@@ -102,17 +108,17 @@ export function renderAlto(result: DocumentResult): string {
         .map((line, l) => {
           const words = line.words
             .map((word, w) => {
-              const string = `          <String ID="string_${p}_${l + 1}_${w + 1}" ${altoBox(word.box)} WC="${word.confidence.toFixed(2)}" CONTENT="${escapeXml(word.text)}"/>`;
+              const string = `          <String ID="string_${p}_${l + 1}_${w + 1}" ${altoBox(bounds(word.box))} WC="${word.confidence.toFixed(2)}" CONTENT="${escapeXml(word.text)}"/>`;
               return w === 0 ? string : `          <SP/>\n${string}`;
             })
             .join('\n');
-          return `        <TextLine ID="line_${p}_${l + 1}" ${altoBox(line.box)}>\n${words}\n        </TextLine>`;
+          return `        <TextLine ID="line_${p}_${l + 1}" ${altoBox(bounds(line.box))}>\n${words}\n        </TextLine>`;
         })
         .join('\n');
       const block =
         read.length === 0
           ? ''
-          : `\n      <TextBlock ID="block_${p}" ${altoBox(pageBounds(read.map((line) => line.box)))}>\n${lines}\n      </TextBlock>\n    `;
+          : `\n      <TextBlock ID="block_${p}" ${altoBox(union(read.map((line) => bounds(line.box))))}>\n${lines}\n      </TextBlock>\n    `;
       return `  <Page ID="page_${p}" PHYSICAL_IMG_NR="${p}" WIDTH="${page.width}" HEIGHT="${page.height}">\n    <PrintSpace HPOS="0" VPOS="0" WIDTH="${page.width}" HEIGHT="${page.height}">${block}</PrintSpace>\n  </Page>`;
     })
     .join('\n');
@@ -139,17 +145,12 @@ ${pages}
 `;
 }
 
-/** The box around all of a page's line boxes. */
-function pageBounds(boxes: readonly Quad[]): Quad {
-  const all = boxes.map(bounds);
-  const x0 = Math.min(...all.map((b) => b.x0));
-  const y0 = Math.min(...all.map((b) => b.y0));
-  const x1 = Math.max(...all.map((b) => b.x1));
-  const y1 = Math.max(...all.map((b) => b.y1));
-  return [
-    [x0, y0],
-    [x1, y0],
-    [x1, y1],
-    [x0, y1],
-  ];
+/** The bounds around all of `all`. */
+function union(all: readonly Bounds[]): Bounds {
+  return {
+    x0: Math.min(...all.map((b) => b.x0)),
+    y0: Math.min(...all.map((b) => b.y0)),
+    x1: Math.max(...all.map((b) => b.x1)),
+    y1: Math.max(...all.map((b) => b.y1)),
+  };
 }

@@ -1,4 +1,3 @@
-import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import sharp from 'sharp';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../../stages/assemble/core.ts';
 import { glyphlessTrueType } from '../../stages/assemble/glyphless-font.ts';
@@ -11,6 +10,7 @@ import {
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import type { Quad, RecognizedWord } from '../../stages/shared/types.ts';
 import { openDocument } from '../../stages/split/core.ts';
+import { type PdfTextItem, readPdf } from '../support/pdf.ts';
 
 // A 600 x 300 px page at 150 DPI: 288 x 144 points.
 const DPI = 150;
@@ -57,41 +57,16 @@ function result(pages: PageOutcome[]): DocumentResult {
   });
 }
 
-async function blankPage(): Promise<PdfPageImage> {
-  const png = await sharp(Buffer.alloc(WIDTH * HEIGHT, 255), {
-    raw: { width: WIDTH, height: HEIGHT, channels: 1 },
-  })
+/** An 8-bit gray PNG of `raw` (one byte a pixel, row by row). */
+function grayPng(raw: Buffer, width: number, height: number): Promise<Buffer> {
+  return sharp(raw, { raw: { width, height, channels: 1 } })
+    .toColourspace('b-w')
     .png()
     .toBuffer();
-  return encodePageImage(png);
 }
 
-interface TextItem {
-  str: string;
-  x: number;
-  y: number;
-  width: number;
-}
-
-/** Each page's size in points and its text items, as pdf.js (Firefox's viewer) extracts them. */
-async function readPdf(bytes: Buffer): Promise<Array<{ width: number; height: number; items: TextItem[] }>> {
-  const task = getDocument({ data: new Uint8Array(bytes), verbosity: VerbosityLevel.ERRORS });
-  const pdf = await task.promise;
-  const pages = [];
-  for (let n = 1; n <= pdf.numPages; n++) {
-    const page = await pdf.getPage(n);
-    const { width, height } = page.getViewport({ scale: 1 });
-    const content = await page.getTextContent();
-    const items = content.items
-      .filter((item) => 'str' in item && item.str.trim() !== '')
-      .map((item) => {
-        const { str, transform, width: w } = item as { str: string; transform: number[]; width: number };
-        return { str, x: transform[4]!, y: transform[5]!, width: w };
-      });
-    pages.push({ width, height, items });
-  }
-  await task.destroy();
-  return pages;
+async function blankPage(): Promise<PdfPageImage> {
+  return encodePageImage(await grayPng(Buffer.alloc(WIDTH * HEIGHT, 255), WIDTH, HEIGHT));
 }
 
 describe('renderSearchablePdf', () => {
@@ -157,7 +132,7 @@ describe('renderSearchablePdf', () => {
     const pdf = await renderSearchablePdf(doc, new Map([[1, await blankPage()]]));
 
     // Assess: starts at the box's left edge, spans its width, baseline just above its bottom.
-    const [{ items }] = (await readPdf(pdf)) as unknown as [{ items: TextItem[] }];
+    const [{ items }] = (await readPdf(pdf)) as unknown as [{ items: PdfTextItem[] }];
     expect(items[0]!.x).toBeCloseTo(300 * POINTS, 1);
     expect(Math.abs(items[0]!.width / (150 * POINTS) - 1)).toBeLessThan(0.03);
     const bottom = (HEIGHT - 200) * POINTS;
@@ -181,10 +156,7 @@ describe('renderSearchablePdf', () => {
     // Prepare: a white page with a black bar, stored as PNG (its pixels go in without re-encoding).
     const raw = Buffer.alloc(WIDTH * HEIGHT, 255);
     raw.fill(0, 100 * WIDTH, 130 * WIDTH);
-    const png = await sharp(raw, { raw: { width: WIDTH, height: HEIGHT, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer();
+    const png = await grayPng(raw, WIDTH, HEIGHT);
     const image = await encodePageImage(png);
     const doc = result([outcome(1, [[word('one', 20, 80)]])]);
 
@@ -208,10 +180,7 @@ describe('renderSearchablePdf', () => {
     turned.width = 615;
     turned.height = 331;
     turned.deskew = { angle: 3, orientation: 0, confidence: 0.9, applied: true };
-    const png = await sharp(Buffer.alloc(615 * 331, 255), { raw: { width: 615, height: 331, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer();
+    const png = await grayPng(Buffer.alloc(615 * 331, 255), 615, 331);
 
     // Act
     const pdf = await renderSearchablePdf(result([turned]), new Map([[1, await encodePageImage(png)]]));
@@ -238,10 +207,7 @@ describe('renderSearchablePdf', () => {
 describe('encodePageImage', () => {
   test('keeps a gray page gray', async () => {
     // Prepare
-    const png = await sharp(Buffer.alloc(64 * 32, 128), { raw: { width: 64, height: 32, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer();
+    const png = await grayPng(Buffer.alloc(64 * 32, 128), 64, 32);
 
     // Act
     const image = await encodePageImage(png);
@@ -255,10 +221,7 @@ describe('encodePageImage', () => {
     // Prepare: white with one black bar, as clean print is.
     const raw = Buffer.alloc(400 * 200, 255);
     raw.fill(0, 100 * 400, 110 * 400);
-    const png = await sharp(raw, { raw: { width: 400, height: 200, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer();
+    const png = await grayPng(raw, 400, 200);
 
     // Act
     const image = await encodePageImage(png);
@@ -279,10 +242,7 @@ describe('encodePageImage', () => {
       const y = Math.floor(i / 400);
       raw[i] = Math.round(128 + 60 * Math.sin(x / 17) * Math.cos(y / 11) + ((seed >>> 24) % 9) - 4);
     }
-    const png = await sharp(raw, { raw: { width: 400, height: 200, channels: 1 } })
-      .toColourspace('b-w')
-      .png()
-      .toBuffer();
+    const png = await grayPng(raw, 400, 200);
 
     // Act
     const image = await encodePageImage(png);

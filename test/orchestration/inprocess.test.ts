@@ -1,13 +1,13 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getDocument, VerbosityLevel } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
 import { cer } from '../bench/metrics.ts';
-import { docpipe } from '../support/cli.ts';
+import { docpipe, withTempDir } from '../support/cli.ts';
+import { readPdf } from '../support/pdf.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 // The in-process runner behind `docpipe ocr`, on the project's own two-page letter (18 lines a page).
@@ -160,45 +160,31 @@ describe('docpipe ocr', () => {
 
   test('writes a searchable PDF whose text layer reads like the text output', async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'docpipe-pdf-'));
     const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
     const receiptTruth = readFileSync(
       new URL('../../fixtures/samples/receipt.gt.txt', import.meta.url),
       'utf8',
     );
 
-    try {
+    await withTempDir('pdf', async (dir) => {
       // Act
       const { code, stderr } = await docpipe(['ocr', '-f', 'pdf', '-o', dir, receiptPath]);
 
       // Assess: one page, with the text a viewer's search and copy would find.
       expect(code).toBe(0);
       expect(stderr).toContain(`-> ${join(dir, 'receipt.pdf')}`);
-      const task = getDocument({
-        data: new Uint8Array(readFileSync(join(dir, 'receipt.pdf'))),
-        verbosity: VerbosityLevel.ERRORS,
-      });
-      const pdf = await task.promise;
-      const page = await pdf.getPage(1);
-      const content = await page.getTextContent();
-      const text = content.items
-        .map((item) => ('str' in item ? item.str + (item.hasEOL ? '\n' : ' ') : ''))
-        .join('');
-      await task.destroy();
-      expect(pdf.numPages).toBe(1);
-      expect(cer(text, receiptTruth, { normalize: true })).toBeLessThan(0.05);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      const pages = await readPdf(readFileSync(join(dir, 'receipt.pdf')));
+      expect(pages).toHaveLength(1);
+      expect(cer(pages[0]!.text, receiptTruth, { normalize: true })).toBeLessThan(0.05);
+    });
   }, 60_000);
 
   test('refuses to write a PDF over the document it reads', async () => {
-    // Prepare: a copy, so that a failure cannot overwrite the project's sample.
-    const dir = mkdtempSync(join(tmpdir(), 'docpipe-pdf-'));
-    const copy = join(dir, 'letter.pdf');
-    copyFileSync(samplePath, copy);
+    await withTempDir('pdf', async (dir) => {
+      // Prepare: a copy, so that a failure cannot overwrite the project's sample.
+      const copy = join(dir, 'letter.pdf');
+      copyFileSync(samplePath, copy);
 
-    try {
       // Act
       const { code, stderr } = await docpipe(['ocr', '-f', 'pdf', '-o', dir, copy]);
 
@@ -206,9 +192,7 @@ describe('docpipe ocr', () => {
       expect(code).toBe(2);
       expect(stderr).toContain('the output would overwrite the input; choose another --output');
       expect(readFileSync(copy)).toEqual(readFileSync(samplePath));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 30_000);
 
   test('asks for --output before printing PDFs of several documents', async () => {
@@ -219,15 +203,13 @@ describe('docpipe ocr', () => {
     expect(code).toBe(2);
     expect(stderr).toContain('--format pdf prints one document; give --output <dir> for several');
     expect(stdout).toBe('');
-    expect(existsSync(samplePath)).toBe(true);
   }, 30_000);
 
   test('writes several formats of one reading into --output', async () => {
     // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'docpipe-formats-'));
     const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
 
-    try {
+    await withTempDir('formats', async (dir) => {
       // Act
       const { code } = await docpipe(['ocr', '-f', 'txt,json,pdf', '-o', dir, receiptPath]);
 
@@ -236,9 +218,7 @@ describe('docpipe ocr', () => {
       expect(readdirSync(dir).sort()).toEqual(['receipt.json', 'receipt.pdf', 'receipt.txt']);
       const json = JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'));
       expect(readFileSync(join(dir, 'receipt.txt'), 'utf8')).toBe(`${json.pages[0].text}\n`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   test('asks for --output before writing several formats', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cer } from '../bench/metrics.ts';
-import { docpipe } from '../support/cli.ts';
+import { docpipe, RECEIPT_OUTPUTS } from '../support/cli.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 // `docpipe run`: the whole event-driven pipeline on the embedded stack, one document, one command.
@@ -38,13 +38,7 @@ describe('docpipe run', () => {
     // Assess: the result, its text, hOCR and searchable PDF, named after the input.
     expect(code).toBe(0);
     expect(stdout).toBe('');
-    expect(readdirSync(dir).sort()).toEqual([
-      'receipt.alto.xml',
-      'receipt.hocr',
-      'receipt.json',
-      'receipt.pdf',
-      'receipt.txt',
-    ]);
+    expect(readdirSync(dir).sort()).toEqual(RECEIPT_OUTPUTS);
     expect(
       schemaValidators().documentResult(JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'))),
     ).toBe(true);
