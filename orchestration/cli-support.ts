@@ -49,6 +49,31 @@ export function outputPath(file: string, dir: string, kind: OutputKind): string 
 }
 
 /**
+ * The first output that two different inputs would both write ('docpipe ocr -o out a/scan.pdf
+ * b/scan.pdf', or scan.pdf beside scan.png), as a message naming both; undefined when every input
+ * has outputs of its own. The second would silently replace the first's, so nothing is read.
+ */
+export function sharedOutput(
+  files: readonly string[],
+  dir: string,
+  kinds: readonly OutputKind[],
+): string | undefined {
+  const writers = new Map<string, string>();
+  for (const file of files) {
+    const name = file === '-' ? 'stdin' : file;
+    for (const kind of kinds) {
+      const target = resolve(outputPath(name, dir, kind));
+      const other = writers.get(target);
+      if (other !== undefined && resolve(other) !== resolve(file)) {
+        return `${other} and ${file} would both write ${outputPath(name, dir, kind)}; give them separate --output directories (or rename one)`;
+      }
+      writers.set(target, file);
+    }
+  }
+  return undefined;
+}
+
+/**
  * Whether writing `targets` would replace `file` itself ('docpipe ocr -f pdf -o . scan.pdf' would
  * replace the scan with its OCR); says so on stderr. The caller sets the exit code.
  */

@@ -16,6 +16,7 @@ import {
   overwritesInput,
   parseInteger,
   progressWriter,
+  sharedOutput,
 } from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
@@ -111,7 +112,14 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
     process.stderr.write('docpipe: --format pdf prints one document; give --output <dir> for several\n');
     return EXIT.usage;
   }
-  if (options.output !== undefined) await mkdir(options.output, { recursive: true });
+  if (options.output !== undefined) {
+    const clash = sharedOutput(files, options.output, options.format);
+    if (clash !== undefined) {
+      process.stderr.write(`docpipe: ${clash}\n`);
+      return EXIT.usage;
+    }
+    await mkdir(options.output, { recursive: true });
+  }
   let exitCode: number = EXIT.ok;
   for (const file of files) {
     try {

@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +192,25 @@ describe('docpipe ocr', () => {
       expect(code).toBe(2);
       expect(stderr).toContain('the output would overwrite the input; choose another --output');
       expect(readFileSync(copy)).toEqual(readFileSync(samplePath));
+    });
+  }, 30_000);
+
+  test('refuses two documents whose outputs would share a name, before reading either', async () => {
+    await withTempDir('clash', async (dir) => {
+      // Prepare: scan.pdf and scan.png would both be written as scan.txt.
+      const pdfCopy = join(dir, 'scan.pdf');
+      const pngCopy = join(dir, 'scan.png');
+      copyFileSync(samplePath, pdfCopy);
+      copyFileSync(fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url)), pngCopy);
+      const out = join(dir, 'out');
+
+      // Act
+      const { code, stderr } = await docpipe(['ocr', '-o', out, pdfCopy, pngCopy]);
+
+      // Assess: a usage error naming both, and nothing written.
+      expect(code).toBe(2);
+      expect(stderr).toContain(`${pdfCopy} and ${pngCopy} would both write ${join(out, 'scan.txt')}`);
+      expect(existsSync(out)).toBe(false);
     });
   }, 30_000);
 
