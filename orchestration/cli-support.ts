@@ -2,6 +2,8 @@ import { realpath } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { isDocpipeError } from '../stages/shared/errors.ts';
+import { DPI_RANGE } from '../stages/split/core.ts';
+import { parsePageSelection } from '../stages/split/pages.ts';
 
 /** Exit codes: 0 ok, 1 a document failed with an expected error, 2 usage, 70 a bug. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, internal: 70 } as const;
@@ -15,6 +17,19 @@ export function parseInteger(min: number, max: number) {
     return value;
   };
 }
+
+/** `--pages`: checked as far as it can be without the document, so a typo fails before any work. */
+export function parsePagesOption(raw: string): string {
+  try {
+    parsePageSelection(raw, '--pages');
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return raw.trim();
+}
+
+/** `--dpi`: the resolutions the split stage renders PDF pages at. */
+export const parseDpiOption = parseInteger(...DPI_RANGE);
 
 /** Expected errors print one line with their stable code; anything else is a bug and keeps its stack. */
 export function describeFailure(error: unknown): { line: string; exitCode: number } {

@@ -14,7 +14,9 @@ import {
   OUTPUT_EXTENSIONS,
   outputPath,
   overwritesInput,
+  parseDpiOption,
   parseInteger,
+  parsePagesOption,
   progressWriter,
   sharedOutput,
 } from '../cli-support.ts';
@@ -70,8 +72,8 @@ export function registerOcr(program: Command): void {
       '-o, --output <dir>',
       `write <name>.<${Object.values(OUTPUT_EXTENSIONS).join('|')}> into this directory instead of printing`,
     )
-    .option('--dpi <n>', 'resolution PDF pages are rendered at', parseInteger(72, 600), stageConfig.dpi)
-    .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)")
+    .option('--dpi <n>', 'resolution PDF pages are rendered at', parseDpiOption, stageConfig.dpi)
+    .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)", parsePagesOption)
     .option(
       '--max-pages <n>',
       'refuse documents (or --pages selections) with more pages',

@@ -45,6 +45,8 @@ export type ResolvedSplitOptions = Required<SplitOptions>;
 
 /** The highest `maxPages` accepted. */
 export const MAX_PAGES = 100_000;
+/** The resolutions PDF pages may be rendered at. */
+export const DPI_RANGE = [72, 600] as const;
 
 export const SPLIT_DEFAULTS: Readonly<ResolvedSplitOptions> = Object.freeze({
   dpi: 300,
@@ -77,7 +79,7 @@ export function resolveSplitOptions(options: SplitOptions = {}): ResolvedSplitOp
   }
   rejectUnknownKeys('split', options, OPTION_KEYS);
   return {
-    dpi: integerIn('dpi', options.dpi ?? SPLIT_DEFAULTS.dpi, 72, 600),
+    dpi: integerIn('dpi', options.dpi ?? SPLIT_DEFAULTS.dpi, ...DPI_RANGE),
     maxPages: integerIn('maxPages', options.maxPages ?? SPLIT_DEFAULTS.maxPages, 1, MAX_PAGES),
     maxPixels: integerIn('maxPixels', options.maxPixels ?? SPLIT_DEFAULTS.maxPixels, 1, 2 ** 31),
     maxBytes: integerIn('maxBytes', options.maxBytes ?? SPLIT_DEFAULTS.maxBytes, 1, 2 ** 32),

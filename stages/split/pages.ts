@@ -2,29 +2,49 @@ import { InvalidOptionError } from '../shared/errors.ts';
 
 const EXPECTED = "page numbers and ranges such as '1-3,7,10-'";
 
+/** One item of a selection: page `from` to page `to` (undefined: to the last page). */
+interface PageRange {
+  item: string;
+  from: number;
+  to: number | undefined;
+}
+
+function failure(spec: string, name: string, why: string, pageCount?: number): InvalidOptionError {
+  return new InvalidOptionError(`Expected ${EXPECTED} for ${name} but received '${spec}': ${why}`, {
+    details: { parameter: name, expected: EXPECTED, ...(pageCount === undefined ? {} : { pageCount }) },
+  });
+}
+
+/**
+ * The ranges of a selection such as `1-3,7,10-`, checked for what can be checked without the
+ * document: syntax, numbering from 1, ranges that run forwards. `name` is what errors call the
+ * selection: where the user wrote it.
+ */
+export function parsePageSelection(spec: string, name = 'pages'): PageRange[] {
+  if (typeof spec !== 'string' || spec.trim() === '') throw failure(spec, name, 'the selection is empty');
+  return spec.split(',').map((raw) => {
+    const item = raw.trim();
+    const match = /^(\d+)\s*(?:(-)\s*(\d*))?$/u.exec(item);
+    if (!match) throw failure(spec, name, `'${item}' is not a page number or a range`);
+    const from = Number(match[1]);
+    const to = match[2] === undefined ? from : match[3] === '' ? undefined : Number(match[3]);
+    if (from < 1) throw failure(spec, name, 'pages are numbered from 1');
+    if (to !== undefined && to < from) throw failure(spec, name, `the range '${item}' runs backwards`);
+    return { item, from, to };
+  });
+}
+
 /**
  * The pages a selection such as `1-3,7,10-` names in a document of `pageCount` pages: 1-based,
  * ascending, each once. `N` is one page, `N-M` a range, `N-` page N to the last. Overlaps are
- * allowed ('1-5,3'); a page past the end or a backwards range is an error, not silently dropped,
- * since a user asking for page 12 of a 10-page file has the wrong file or the wrong number.
+ * allowed ('1-5,3'); a page past the end is an error, not silently dropped, since a user asking
+ * for page 12 of a 10-page file has the wrong file or the wrong number.
  */
-export function selectPages(spec: string, pageCount: number): number[] {
-  const fail = (why: string): never => {
-    throw new InvalidOptionError(`Expected ${EXPECTED} for pages but received '${spec}': ${why}`, {
-      details: { parameter: 'pages', expected: EXPECTED, pageCount },
-    });
-  };
-  if (typeof spec !== 'string' || spec.trim() === '') fail('the selection is empty');
+export function selectPages(spec: string, pageCount: number, name = 'pages'): number[] {
   const chosen = new Set<number>();
-  for (const item of spec.split(',')) {
-    const match = /^\s*(\d+)\s*(?:(-)\s*(\d*)\s*)?$/u.exec(item);
-    if (!match) fail(`'${item.trim()}' is not a page number or a range`);
-    const from = Number(match![1]);
-    const to = match![2] === undefined ? from : match![3] === '' ? pageCount : Number(match![3]);
-    if (from < 1) fail('pages are numbered from 1');
-    if (to < from) fail(`the range '${item.trim()}' runs backwards`);
+  for (const { from, to = pageCount } of parsePageSelection(spec, name)) {
     if (from > pageCount || to > pageCount) {
-      fail(`the document has ${pageCount} page${pageCount === 1 ? '' : 's'}`);
+      throw failure(spec, name, `the document has ${pageCount} page${pageCount === 1 ? '' : 's'}`, pageCount);
     }
     for (let page = from; page <= to; page++) chosen.add(page);
   }

@@ -119,14 +119,28 @@ describe('ocrDocument', () => {
 describe('docpipe ocr', () => {
   const samplePath = fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
 
-  test('exits non-zero with the error name and message, and no stack trace, for a bad page list', async () => {
+  test('refuses a malformed page list as a usage error, before reading the document', async () => {
     // Act
     const { code, stderr } = await docpipe(['ocr', '--pages', '2-1', samplePath]);
 
     // Assess
-    expect(code).toBe(1);
-    expect(stderr).toContain("InvalidOption: Expected page numbers and ranges such as '1-3,7,10-'");
+    expect(code).toBe(2);
+    expect(stderr).toContain(
+      "Expected page numbers and ranges such as '1-3,7,10-' for --pages but received '2-1'",
+    );
     expect(stderr).toContain("the range '2-1' runs backwards");
+    expect(stderr).not.toMatch(/\n\s+at /u);
+  }, 30_000);
+
+  test('exits non-zero with the error name and message, and no stack trace, for pages the document lacks', async () => {
+    // Act
+    const { code, stderr } = await docpipe(['ocr', '--pages', '3', samplePath]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      "InvalidOption: Expected page numbers and ranges such as '1-3,7,10-' for pages but received '3': the document has 2 pages",
+    );
     expect(stderr).not.toMatch(/\n\s+at /u);
   }, 30_000);
 

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { selectPages } from '../../stages/split/pages.ts';
+import { parsePageSelection, selectPages } from '../../stages/split/pages.ts';
 
 describe('selectPages', () => {
   test('reads single pages, ranges and open-ended ranges', () => {
@@ -34,5 +34,29 @@ describe('selectPages', () => {
     // Assess
     expect(select).toThrow(InvalidOptionError);
     expect(select).toThrow(`for pages but received '${spec}': ${why}`);
+  });
+});
+
+describe('parsePageSelection', () => {
+  test('checks a selection without the document, open ranges included', () => {
+    // Act
+    const ranges = parsePageSelection('1-3,7, 10-');
+
+    // Assess
+    expect(ranges.map(({ from, to }) => [from, to])).toEqual([
+      [1, 3],
+      [7, 7],
+      [10, undefined],
+    ]);
+  });
+
+  test('names the selection as the caller calls it', () => {
+    // Act
+    const parse = () => parsePageSelection('2-1', '--pages');
+
+    // Assess
+    expect(parse).toThrow(
+      "Expected page numbers and ranges such as '1-3,7,10-' for --pages but received '2-1'",
+    );
   });
 });
