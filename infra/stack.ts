@@ -251,6 +251,8 @@ export class DocpipeStack extends Stack {
     };
     const { input, artifacts, results, models } = this.buckets;
     allow('split', input, 'read');
+    // The trigger reads an upload's metadata (HeadObject needs s3:GetObject) for its document options.
+    allow('trigger', input, 'read');
     allow('split', artifacts, 'readwrite');
     for (const stage of ['deskew', 'denoise', 'detect', 'recognize'] as const)
       allow(stage, artifacts, 'readwrite');

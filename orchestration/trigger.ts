@@ -1,6 +1,13 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { documentIdFor, type SourceRef } from '../stages/shared/artifacts.ts';
-import { clientConfig, readHandlerEnv } from '../stages/shared/aws.ts';
+import {
+  documentIdFor,
+  documentOptionsFrom,
+  objectMetadata,
+  type S3Ref,
+  type SourceRef,
+} from '../stages/shared/artifacts.ts';
+import { clientConfig, handlerContext } from '../stages/shared/aws.ts';
 import { InvalidEventError, InvalidOptionError } from '../stages/shared/errors.ts';
 import { logger } from '../stages/shared/logger.ts';
 
@@ -79,26 +86,44 @@ export interface IngestMessage {
   body: string;
 }
 
+/** Reads an uploaded object's user metadata (undefined: the object is gone). */
+export type MetadataReader = (source: S3Ref) => Promise<Record<string, string> | undefined>;
+
+/** The metadata reader of the deployed and the embedded trigger: HeadObject. */
+export function s3MetadataReader(s3: S3Client): MetadataReader {
+  return (source) => objectMetadata(s3, source);
+}
+
 /**
- * Starts one execution per object version in a batch of ingest messages. Returns the ids of the
+ * Starts one execution per object version in a batch of ingest messages, with the document options
+ * its uploader set as object metadata (`readMetadata`; without it, none). Returns the ids of the
  * messages that failed, for SQS partial batch responses: only those are redelivered (and after
  * maxReceiveCount land in the DLQ).
  */
 export async function processIngestMessages(
   messages: IngestMessage[],
   starter: ExecutionStarter,
+  readMetadata?: MetadataReader,
 ): Promise<{ batchItemFailures: Array<{ itemIdentifier: string }>; results: StartResult[] }> {
   const failures: Array<{ itemIdentifier: string }> = [];
   const results: StartResult[] = [];
   for (const message of messages) {
     const log = logger.child({ stage: 'trigger', messageId: message.messageId });
     try {
-      for (const source of parseS3Notification(message.body)) {
+      for (const notified of parseS3Notification(message.body)) {
+        const options = documentOptionsFrom(await readMetadata?.(notified));
+        const source: SourceRef = options === undefined ? notified : { ...notified, options };
         const documentId = documentIdFor(source);
         const result = await starter.start(executionNameFor(documentId), { documentId, source });
         results.push(result);
         log.info(
-          { document: documentId, key: source.key, execution: result.executionName, started: result.started },
+          {
+            document: documentId,
+            key: source.key,
+            ...(options === undefined ? {} : { options }),
+            execution: result.executionName,
+            started: result.started,
+          },
           result.started ? 'execution started' : 'duplicate notification: execution exists',
         );
       }
@@ -126,14 +151,17 @@ export function stepFunctionsStarter(sfn: SFNClient, stateMachineArn: string): E
 }
 
 let starter: ExecutionStarter | undefined;
+let readMetadata: MetadataReader | undefined;
 
 /** Lambda entry point: SQS event source with ReportBatchItemFailures. */
 export async function handler(event: { Records: Array<{ messageId: string; body: string }> }) {
   if (starter === undefined) {
     const arn = process.env.DOCPIPE_STATE_MACHINE_ARN;
     if (!arn) throw new InvalidOptionError('DOCPIPE_STATE_MACHINE_ARN is not set');
-    starter = stepFunctionsStarter(new SFNClient(clientConfig(readHandlerEnv())), arn);
+    const { env, s3 } = handlerContext();
+    starter = stepFunctionsStarter(new SFNClient(clientConfig(env)), arn);
+    readMetadata = s3MetadataReader(s3);
   }
-  const { batchItemFailures } = await processIngestMessages(event.Records, starter);
+  const { batchItemFailures } = await processIngestMessages(event.Records, starter, readMetadata);
   return { batchItemFailures };
 }

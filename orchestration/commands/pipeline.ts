@@ -6,7 +6,13 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Command } from 'commander';
-import { documentIdFor, getBytes } from '../../stages/shared/artifacts.ts';
+import {
+  type DocumentOptions,
+  documentIdFor,
+  documentOptionsFrom,
+  getBytes,
+  OPTION_METADATA,
+} from '../../stages/shared/artifacts.ts';
 import { clientConfig } from '../../stages/shared/aws.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
 import {
@@ -16,7 +22,9 @@ import {
   type OutputKind,
   outputPath,
   overwritesInput,
+  parseDpiOption,
   parseInteger,
+  parsePagesOption,
   progressWriter,
 } from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
@@ -39,22 +47,42 @@ function targetConfig(options: TargetOptions): PipelineConfig {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Uploads with the SDK's managed upload: multipart above 5 MB, like `aws s3 cp`. */
+/** What `submit` and `run` take besides the file: the key, and how the document is to be read. */
+export interface SubmitOptions extends DocumentOptions {
+  key?: string;
+}
+
+/**
+ * Uploads with the SDK's managed upload: multipart above 5 MB, like `aws s3 cp`. The document
+ * options go with it as object metadata, where the trigger reads them (as it does from any S3 client's upload).
+ */
 export async function submitFile(
   s3: S3Client,
   config: PipelineConfig,
   file: string,
-  key = basename(file),
+  options: SubmitOptions = {},
 ): Promise<{ bucket: string; key: string; etag: string; documentId: string }> {
+  const key = options.key ?? basename(file);
   const body = await readFile(file);
-  const upload = new Upload({ client: s3, params: { Bucket: config.inputBucket, Key: key, Body: body } });
+  const metadata = Object.fromEntries(
+    (Object.entries(OPTION_METADATA) as Array<[keyof DocumentOptions, string]>)
+      .filter(([option]) => options[option] !== undefined)
+      .map(([option, name]) => [name, String(options[option])]),
+  );
+  const upload = new Upload({
+    client: s3,
+    params: { Bucket: config.inputBucket, Key: key, Body: body, Metadata: metadata },
+  });
   const out = await upload.done();
   const etag = (out.ETag ?? '').replaceAll('"', '');
+  // The id the trigger will compute: from the metadata as S3 hands it back.
+  const documentOptions = documentOptionsFrom(metadata);
   const source = {
     bucket: config.inputBucket,
     key,
     etag,
     ...(out.VersionId ? { versionId: out.VersionId } : {}),
+    ...(documentOptions === undefined ? {} : { options: documentOptions }),
   };
   return { bucket: config.inputBucket, key, etag, documentId: documentIdFor(source) };
 }
@@ -136,6 +164,15 @@ async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
   return refused;
 }
 
+/** The upload options of a `submit` or `run` command line. */
+function submitOptions(options: { key?: string; pages?: string; dpi?: number }): SubmitOptions {
+  return {
+    ...(options.key === undefined ? {} : { key: options.key }),
+    ...(options.pages === undefined ? {} : { pages: options.pages }),
+    ...(options.dpi === undefined ? {} : { dpi: String(options.dpi) }),
+  };
+}
+
 function printStack(stack: LocalStack): void {
   const { config } = stack;
   process.stderr.write(
@@ -187,6 +224,16 @@ export function registerPipeline(program: Command): void {
     .description('upload a document to the input bucket (it is processed by the running pipeline)')
     .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
     .option('--key <key>', 'object key (default: the file name)')
+    .option(
+      '--pages <list>',
+      "read only these pages, e.g. '1-3,7,10-' (sent as x-amz-meta-docpipe-pages)",
+      parsePagesOption,
+    )
+    .option(
+      '--dpi <n>',
+      'resolution PDF pages are rendered at (sent as x-amz-meta-docpipe-dpi)',
+      parseDpiOption,
+    )
     .option('--wait', 'wait for the result event and print it', false)
     .option(
       '-o, --output <dir>',
@@ -201,12 +248,19 @@ export function registerPipeline(program: Command): void {
     .action(
       async (
         file: string,
-        options: TargetOptions & { key?: string; wait: boolean; output?: string; timeout: number },
+        options: TargetOptions & {
+          key?: string;
+          pages?: string;
+          dpi?: number;
+          wait: boolean;
+          output?: string;
+          timeout: number;
+        },
       ) => {
         if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
-        const submitted = await submitFile(s3, config, file, options.key);
+        const submitted = await submitFile(s3, config, file, submitOptions(options));
         process.stderr.write(
           `uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`,
         );
@@ -234,6 +288,12 @@ export function registerPipeline(program: Command): void {
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
+    .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)", parsePagesOption)
+    .option(
+      '--dpi <n>',
+      'resolution PDF pages are rendered at (default: DOCPIPE_DPI, or 300)',
+      parseDpiOption,
+    )
     .option('--json', 'print the result event as JSON instead of the text', false)
     .option(
       '-o, --output <dir>',
@@ -247,6 +307,8 @@ export function registerPipeline(program: Command): void {
           data?: string;
           port: number;
           workers?: number;
+          pages?: string;
+          dpi?: number;
           json: boolean;
           output?: string;
           timeout: number;
@@ -264,7 +326,7 @@ export function registerPipeline(program: Command): void {
         });
         try {
           const started = performance.now();
-          const submitted = await submitFile(stack.s3, stack.config, file);
+          const submitted = await submitFile(stack.s3, stack.config, file, submitOptions(options));
           progress(`submitted ${file} as s3://${submitted.bucket}/${submitted.key}; processing...`);
           const event = await waitForResultEvent(
             stack.s3,

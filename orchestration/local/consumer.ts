@@ -1,7 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { logger } from '../../stages/shared/logger.ts';
 import { resolveQueueUrl } from '../queues.ts';
-import { type ExecutionStarter, processIngestMessages } from '../trigger.ts';
+import { type ExecutionStarter, type MetadataReader, processIngestMessages } from '../trigger.ts';
 
 /**
  * What Lambda's SQS event source does for the trigger: long-poll the ingest queue, hand batches to
@@ -15,11 +15,13 @@ export class IngestConsumer {
   private readonly sqs: SQSClient;
   private readonly queue: string;
   private readonly starter: ExecutionStarter;
+  private readonly readMetadata: MetadataReader | undefined;
 
-  constructor(sqs: SQSClient, queue: string, starter: ExecutionStarter) {
+  constructor(sqs: SQSClient, queue: string, starter: ExecutionStarter, readMetadata?: MetadataReader) {
     this.sqs = sqs;
     this.queue = queue;
     this.starter = starter;
+    this.readMetadata = readMetadata;
   }
 
   start(): void {
@@ -45,7 +47,7 @@ export class IngestConsumer {
           body: m.Body ?? '',
           receipt: m.ReceiptHandle!,
         }));
-        const { batchItemFailures } = await processIngestMessages(batch, this.starter);
+        const { batchItemFailures } = await processIngestMessages(batch, this.starter, this.readMetadata);
         const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
         const done = batch.filter((m) => !failed.has(m.messageId));
         if (done.length > 0) {

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
+import { type DocumentOptions, documentOptionsFrom } from '../../stages/shared/artifacts.ts';
 import { logger } from '../../stages/shared/logger.ts';
 import { resolveQueueUrl } from '../queues.ts';
 
@@ -73,7 +74,10 @@ export interface NotificationBridgeOptions {
  */
 export class NotificationBridge {
   private readonly options: NotificationBridgeOptions;
+  /** Ledger lines: each object version, with the document options its upload carried. */
   private readonly delivered = new Set<string>();
+  /** The object versions among them, whatever their options: what a restart checks the bucket against. */
+  private readonly versions = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly log = logger.child({ component: 'notifications' });
@@ -81,8 +85,7 @@ export class NotificationBridge {
   constructor(options: NotificationBridgeOptions) {
     this.options = options;
     if (existsSync(options.ledgerFile)) {
-      for (const line of readFileSync(options.ledgerFile, 'utf8').split('\n'))
-        if (line) this.delivered.add(line);
+      for (const line of readFileSync(options.ledgerFile, 'utf8').split('\n')) if (line) this.remember(line);
     }
   }
 
@@ -104,7 +107,9 @@ export class NotificationBridge {
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         const etag = (object.ETag ?? '').replaceAll('"', '');
-        if (!this.delivered.has(ledgerLine(object.Key, etag))) {
+        // A listing carries no metadata: a version delivered with other options before the stop
+        // counts as delivered (a re-upload of the same bytes while down is not told apart).
+        if (!this.versions.has(versionLine(object.Key, etag))) {
           this.enqueue(object.Key);
           count++;
         }
@@ -156,7 +161,9 @@ export class NotificationBridge {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => undefined);
     if (head === undefined) return;
     const etag = (head.ETag ?? '').replaceAll('"', '');
-    const line = ledgerLine(key, etag);
+    // The same bytes uploaded again with other document options are news (S3 notifies every PUT;
+    // the trigger then dedupes by document id); with the same options they are not.
+    const line = ledgerLine(key, etag, documentOptionsFrom(head.Metadata));
     if (this.delivered.has(line)) return;
     const object: ObjectCreated = {
       bucket,
@@ -172,12 +179,23 @@ export class NotificationBridge {
         MessageBody: s3EventMessage(object, region),
       }),
     );
-    this.delivered.add(line);
+    this.remember(line);
     appendFileSync(ledgerFile, `${line}\n`);
     this.log.debug({ key, etag }, 'S3 event delivered');
   }
+
+  private remember(line: string): void {
+    this.delivered.add(line);
+    const [key, etag] = JSON.parse(line) as [string, string];
+    this.versions.add(versionLine(key, etag));
+  }
 }
 
-function ledgerLine(key: string, etag: string): string {
+/** Ledgers written before document options have two fields; those lines still read. */
+function ledgerLine(key: string, etag: string, options: DocumentOptions | undefined): string {
+  return JSON.stringify(options === undefined ? [key, etag] : [key, etag, options]);
+}
+
+function versionLine(key: string, etag: string): string {
   return JSON.stringify([key, etag]);
 }

@@ -10,6 +10,7 @@ import { bundledModelDir, modelManifest } from '../../stages/shared/model-store.
 import { DEFAULT_NAMES, LOCAL_PORT, type PipelineConfig } from '../config.ts';
 import type { FunctionName } from '../pipeline.ts';
 import { resolveQueueUrl } from '../queues.ts';
+import { s3MetadataReader } from '../trigger.ts';
 import { IngestConsumer } from './consumer.ts';
 import { type ControlServer, startControlServer } from './control.ts';
 import { LocalEngine } from './engine.ts';
@@ -133,7 +134,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ledgerFile: join(dataDir, 'notifications.jsonl'),
     });
     bridge.start();
-    const consumer = new IngestConsumer(sqs, config.ingestQueue, engine);
+    const consumer = new IngestConsumer(sqs, config.ingestQueue, engine, s3MetadataReader(s3));
     const control = await startControlServer(engine, {
       port: options.controlPort ?? (options.port === 0 ? 0 : server.port + 1),
     });

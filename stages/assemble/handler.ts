@@ -50,8 +50,10 @@ export const handler = defineHandler<AssembleEvent, AssembleOutput>('assemble', 
       sha256: event.split.sha256,
       ...(event.source.etag === undefined ? {} : { etag: event.source.etag }),
       ...(event.source.versionId === undefined ? {} : { versionId: event.source.versionId }),
+      ...(event.split.documentPages === undefined ? {} : { pages: event.split.documentPages }),
     },
     pages: outcomes,
+    pageNumbers: event.split.pages.map((page) => page.page),
     models: getModelStore()
       .models()
       .map(({ name, version, sha256 }) => ({ name, version, sha256 })),

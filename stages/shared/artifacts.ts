@@ -8,11 +8,44 @@ export interface S3Ref {
   key: string;
 }
 
+/**
+ * How to read one document, set by whoever uploads it as S3 object metadata
+ * (`x-amz-meta-docpipe-pages: 1-3`, `x-amz-meta-docpipe-dpi: 200`). Kept as the strings the
+ * uploader wrote: the split stage validates them, so a bad value ends in a failure event with its
+ * error code instead of a notification that can never be processed.
+ */
+export interface DocumentOptions {
+  /** Pages to read, as `docpipe ocr --pages` takes them: `1-3,7,10-`. */
+  pages?: string;
+  /** Resolution PDF pages are rendered at. */
+  dpi?: string;
+}
+
+/** The metadata key (without S3's `x-amz-meta-` prefix) of each document option. */
+export const OPTION_METADATA = { pages: 'docpipe-pages', dpi: 'docpipe-dpi' } as const satisfies Record<
+  keyof DocumentOptions,
+  string
+>;
+
+/** The document options in an object's user metadata (keys as S3 returns them, lower case); undefined when none is set. */
+export function documentOptionsFrom(
+  metadata: Record<string, string> | undefined,
+): DocumentOptions | undefined {
+  const options: DocumentOptions = {};
+  for (const [option, key] of Object.entries(OPTION_METADATA) as Array<[keyof DocumentOptions, string]>) {
+    const value = metadata?.[key]?.trim();
+    if (value) options[option] = value;
+  }
+  return Object.keys(options).length === 0 ? undefined : options;
+}
+
 /** The uploaded document, as the trigger saw it in the S3 event. */
 export interface SourceRef extends S3Ref {
   versionId?: string;
   etag?: string;
   size?: number;
+  /** How the uploader asked for it to be read (its object metadata); absent: every page, the default DPI. */
+  options?: DocumentOptions;
 }
 
 export type PageArtifact =
@@ -30,10 +63,32 @@ export type PageArtifact =
  */
 export function documentIdFor(source: SourceRef): string {
   const version = source.versionId ?? source.etag ?? '';
+  // The same bytes uploaded again with other options are another document (other pages, other
+  // artifacts); without options the id is what it always was.
+  const options = Object.entries(source.options ?? {})
+    .filter(([, value]) => value !== undefined)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `\n${name}=${value}`)
+    .join('');
   return createHash('sha256')
-    .update(`${source.bucket}\n${source.key}\n${version}`)
+    .update(`${source.bucket}\n${source.key}\n${version}${options}`)
     .digest('hex')
     .slice(0, 32);
+}
+
+/**
+ * The user metadata of an uploaded object, for its document options; undefined when the object is
+ * gone (the split stage then reports it missing). Other failures throw, for the message to be retried.
+ */
+export async function objectMetadata(s3: S3Client, ref: S3Ref): Promise<Record<string, string> | undefined> {
+  try {
+    const out = await s3.send(new HeadObjectCommand({ Bucket: ref.bucket, Key: ref.key }));
+    return out.Metadata ?? {};
+  } catch (error) {
+    const mapped = mapS3Error(error, 'HeadObject', ref);
+    if (mapped instanceof ArtifactMissingError) return undefined;
+    throw mapped;
+  }
 }
 
 export function pageKey(documentId: string, page: number, artifact: PageArtifact): string {

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  type DocumentOptions,
   documentKey,
   exists,
   getBytes,
   getJson,
+  OPTION_METADATA,
   pageKey,
   putBytes,
   putJson,
@@ -12,9 +14,12 @@ import {
 } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
 import { stageConfig } from '../shared/config.ts';
+import { TooManyPagesError } from '../shared/errors.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
 import type { DocumentFormat } from '../shared/types.ts';
-import { openDocument } from './core.ts';
+import { integerIn, invalidParameter } from '../shared/validate.ts';
+import { DPI_RANGE, MAX_PAGES, openDocument } from './core.ts';
+import { selectPages } from './pages.ts';
 
 export interface SplitEvent extends StageEventBase {
   source: SourceRef;
@@ -22,7 +27,10 @@ export interface SplitEvent extends StageEventBase {
 
 export interface SplitOutput {
   format: DocumentFormat;
+  /** Pages split: every page of the file, or the pages its uploader selected. */
   pageCount: number;
+  /** Pages in the file, present when only some were selected (`x-amz-meta-docpipe-pages`). */
+  documentPages?: number;
   bytes: number;
   sha256: string;
   pages: Array<{ page: number; dpi: number; image: S3Ref }>;
@@ -42,26 +50,31 @@ export const handler = defineHandler<SplitEvent, SplitOutput>('split', async (ev
   }
   const started = performance.now();
   const bytes = await getBytes(s3, event.source);
+  const asked = event.source.options ?? {};
   const document = await openDocument(bytes, {
-    dpi: stageConfig.dpi,
-    maxPages: stageConfig.maxPages,
+    dpi: asked.dpi === undefined ? stageConfig.dpi : metadataInteger('dpi', asked.dpi, ...DPI_RANGE),
+    // With a selection the limit applies to the pages read, checked below, not to the file.
+    maxPages: asked.pages === undefined ? stageConfig.maxPages : MAX_PAGES,
     maxPixels: stageConfig.maxPixels,
     maxBytes: stageConfig.maxBytes,
   });
   const pages: SplitOutput['pages'] = [];
+  let numbers: number[];
   try {
-    for (let index = 0; index < document.pageCount; index++) {
-      const page = await document.renderPage(index);
-      const ref = { bucket: env.artifactsBucket, key: pageKey(event.documentId, index + 1, 'page.png') };
-      pages.push({ page: index + 1, dpi: page.dpi, image: await putBytes(s3, ref, page.png, 'image/png') });
-      log.debug({ page: index + 1, of: document.pageCount }, 'page split');
+    numbers = pagesToSplit(asked, document.pageCount, stageConfig.maxPages);
+    for (const number of numbers) {
+      const page = await document.renderPage(number - 1);
+      const ref = { bucket: env.artifactsBucket, key: pageKey(event.documentId, number, 'page.png') };
+      pages.push({ page: number, dpi: page.dpi, image: await putBytes(s3, ref, page.png, 'image/png') });
+      log.debug({ page: number, of: document.pageCount }, 'page split');
     }
   } finally {
     await document.close();
   }
   const output: SplitOutput = {
     format: document.format,
-    pageCount: document.pageCount,
+    pageCount: numbers.length,
+    ...(asked.pages === undefined ? {} : { documentPages: document.pageCount }),
     bytes: bytes.length,
     sha256: createHash('sha256').update(bytes).digest('hex'),
     pages,
@@ -70,3 +83,25 @@ export const handler = defineHandler<SplitEvent, SplitOutput>('split', async (ev
   await putJson(s3, summaryRef, output);
   return output;
 });
+
+/** The metadata key an option came from, for error messages that say where to fix it. */
+const from = (option: keyof DocumentOptions) =>
+  `${option} (object metadata x-amz-meta-${OPTION_METADATA[option]})`;
+
+/** Metadata values are strings: a whole number in range, or an error naming the metadata key. */
+function metadataInteger(option: keyof DocumentOptions, raw: string, min: number, max: number): number {
+  if (!/^\d+$/u.test(raw)) throw invalidParameter(from(option), `an integer between ${min} and ${max}`, raw);
+  return integerIn(from(option), Number(raw), min, max);
+}
+
+/** Every page, or the uploader's selection: at most `maxPages` either way. */
+function pagesToSplit(asked: DocumentOptions, pageCount: number, maxPages: number): number[] {
+  if (asked.pages === undefined) return Array.from({ length: pageCount }, (_, i) => i + 1);
+  const numbers = selectPages(asked.pages, pageCount, from('pages'));
+  if (numbers.length > maxPages) {
+    throw new TooManyPagesError(`${numbers.length} pages are selected; the limit is ${maxPages}`, {
+      details: { pages: numbers.length, maxPages },
+    });
+  }
+  return numbers;
+}

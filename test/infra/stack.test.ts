@@ -502,6 +502,8 @@ describe('DocpipeStack (default settings)', () => {
           'ReceiveMessage',
         ].map((a) => `sqs:${a} <${id(stack.ingestQueue)}.Arn>`),
         `states:StartExecution <${id(stack.stateMachine)}>`,
+        `s3:GetObject ${b('input')}/*`,
+        `s3:ListBucket ${b('input')}`,
       ],
     };
 

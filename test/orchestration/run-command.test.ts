@@ -31,6 +31,33 @@ describe('docpipe run', () => {
     expect(cer(stdout, receiptTruth, { normalize: true })).toBeLessThan(0.05);
   }, 120_000);
 
+  test('reads only the --pages it is given', async () => {
+    // Prepare: the letter's second page is the second half of its ground truth.
+    const letterPath = fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url));
+    const pageTwo = readFileSync(new URL('../../fixtures/samples/letter.gt.txt', import.meta.url), 'utf8')
+      .split('\n')
+      .slice(18)
+      .join('\n');
+
+    // Act
+    const { code, stdout, stderr } = await docpipe(['run', '--pages', '2', letterPath]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stderr).toContain('1 page(s) in');
+    expect(cer(stdout, pageTwo, { normalize: true })).toBeLessThan(0.05);
+  }, 120_000);
+
+  test('refuses a --pages it cannot read before starting anything', async () => {
+    // Act
+    const { code, stderr } = await docpipe(['run', '--pages', '1-x', receiptPath]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toContain("for --pages but received '1-x': '1-x' is not a page number or a range");
+    expect(stderr).not.toContain('starting the embedded stack');
+  }, 30_000);
+
   test('copies every output of the pipeline into --output', async () => {
     // Act
     const { code, stdout } = await docpipe(['run', '-o', dir, receiptPath]);

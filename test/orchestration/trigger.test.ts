@@ -3,6 +3,7 @@ import {
   decodeS3Key,
   type ExecutionStarter,
   executionNameFor,
+  type PipelineInput,
   parseS3Notification,
   processIngestMessages,
 } from '../../orchestration/trigger.ts';
@@ -10,13 +11,18 @@ import { documentIdFor } from '../../stages/shared/artifacts.ts';
 import { InvalidEventError } from '../../stages/shared/errors.ts';
 
 /** The real starter's contract: a second start of the same name reports started: false. */
-function recordingStarter(): ExecutionStarter & { names: string[] } {
+function recordingStarter(): ExecutionStarter & { names: string[]; inputs: PipelineInput[] } {
   const names: string[] = [];
+  const inputs: PipelineInput[] = [];
   return {
     names,
-    async start(name) {
+    inputs,
+    async start(name, input) {
       const started = !names.includes(name);
-      if (started) names.push(name);
+      if (started) {
+        names.push(name);
+        inputs.push(input);
+      }
       return { executionName: name, started };
     },
   };
@@ -121,5 +127,74 @@ describe('processIngestMessages', () => {
 
     // Assess
     expect(batchItemFailures).toEqual([{ itemIdentifier: 'poison' }]);
+  });
+
+  it("starts the document with the options its upload's metadata carries", async () => {
+    // Prepare: metadata as S3 returns it (lower-case keys), with a key that is not ours.
+    const starter = recordingStarter();
+    const readMetadata = async () => ({ 'docpipe-pages': ' 2-3 ', 'docpipe-dpi': '200', owner: 'accounts' });
+
+    // Act
+    await processIngestMessages([{ messageId: '1', body: created('a.pdf') }], starter, readMetadata);
+
+    // Assess
+    const source = {
+      bucket: 'in',
+      key: 'a.pdf',
+      etag: 'abc',
+      size: 10,
+      options: { pages: '2-3', dpi: '200' },
+    };
+    expect(starter.inputs).toEqual([{ documentId: documentIdFor(source), source }]);
+  });
+
+  it('gives the same upload another document id once it asks for other pages', async () => {
+    // Prepare
+    const starter = recordingStarter();
+    const message = { messageId: '1', body: created('a.pdf') };
+
+    // Act: the same object version (same etag), first read whole, then with a page selection.
+    await processIngestMessages([message], starter, async () => ({}));
+    await processIngestMessages([message], starter, async () => ({ 'docpipe-pages': '1' }));
+
+    // Assess: two executions, the first with the id an upload without options always had.
+    expect(starter.names).toHaveLength(2);
+    expect(starter.inputs[0]!.documentId).toBe(documentIdFor({ bucket: 'in', key: 'a.pdf', etag: 'abc' }));
+    expect(starter.inputs[1]!.documentId).not.toBe(starter.inputs[0]!.documentId);
+  });
+
+  it('starts a document whose object is already gone without options, for split to report it', async () => {
+    // Prepare
+    const starter = recordingStarter();
+
+    // Act
+    const { batchItemFailures } = await processIngestMessages(
+      [{ messageId: '1', body: created('gone.pdf') }],
+      starter,
+      async () => undefined,
+    );
+
+    // Assess
+    expect(batchItemFailures).toEqual([]);
+    expect(starter.inputs[0]!.source.options).toBeUndefined();
+  });
+
+  it('leaves the message for redelivery when the metadata cannot be read', async () => {
+    // Prepare
+    const starter = recordingStarter();
+    const unavailable = async (): Promise<Record<string, string>> => {
+      throw new Error('SlowDown');
+    };
+
+    // Act
+    const { batchItemFailures } = await processIngestMessages(
+      [{ messageId: 'm', body: created('a.pdf') }],
+      starter,
+      unavailable,
+    );
+
+    // Assess
+    expect(batchItemFailures).toEqual([{ itemIdentifier: 'm' }]);
+    expect(starter.names).toHaveLength(0);
   });
 });

@@ -35,6 +35,8 @@ describe('the embedded pipeline', () => {
   const shared = useSharedStack();
   const { put } = shared;
   let stack: LocalStack;
+  const readResult = async (bucket: string, key: string) =>
+    (await stack.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
 
   beforeAll(() => {
     stack = shared.stack;
@@ -66,6 +68,59 @@ describe('the embedded pipeline', () => {
       );
     },
   );
+
+  it("reads only the pages an upload's x-amz-meta-docpipe-pages names", async () => {
+    // Prepare: the letter's second page is the second half of its ground truth.
+    const pageTwo = groundTruth('letter.gt.txt').split('\n').slice(18).join('\n');
+
+    // Act
+    await put('selected/letter.pdf', sample('letter.pdf'), { 'docpipe-pages': '2-' });
+    const [event] = await collectEvents(stack, 1);
+    const result = JSON.parse(await readResult(event!.result!.bucket, event!.result!.json));
+
+    // Assess: one page, numbered as in the file, and the event says what was asked.
+    expect(event).toMatchObject({
+      type: 'document.processed',
+      pageCount: 1,
+      source: { options: { pages: '2-' } },
+    });
+    expect(schemaValidators().resultEvent(event)).toBe(true);
+    expect(result.source.pages).toBe(2);
+    expect(result.pages.map((page: { number: number }) => page.number)).toEqual([2]);
+    expect(cer(result.text, pageTwo, { normalize: true })).toBeLessThan(0.05);
+  });
+
+  it('treats the same file uploaded again with another page selection as another document', async () => {
+    // Act: one key, the same bytes, two selections one after the other.
+    await put('again/letter.pdf', sample('letter.pdf'), { 'docpipe-pages': '1' });
+    const [first] = await collectEvents(stack, 1);
+    await put('again/letter.pdf', sample('letter.pdf'), { 'docpipe-pages': '2' });
+    const [second] = await collectEvents(stack, 1);
+
+    // Assess: two documents, each of the page it asked for.
+    expect(second!.documentId).not.toBe(first!.documentId);
+    const numbers = async (event: typeof first) =>
+      JSON.parse(await readResult(event!.result!.bucket, event!.result!.json)).pages.map(
+        (page: { number: number }) => page.number,
+      );
+    expect(await numbers(first)).toEqual([1]);
+    expect(await numbers(second)).toEqual([2]);
+  });
+
+  it('fails an upload whose page selection does not fit the document, naming the metadata to fix', async () => {
+    // Act
+    await put('selected/beyond.pdf', sample('letter.pdf'), { 'docpipe-pages': '3' });
+    const [event] = await collectEvents(stack, 1);
+
+    // Assess
+    expect(event).toMatchObject({
+      type: 'document.failed',
+      error: { code: 'InvalidOption', stage: 'split' },
+    });
+    expect(event!.error!.message).toContain(
+      "for pages (object metadata x-amz-meta-docpipe-pages) but received '3': the document has 2 pages",
+    );
+  });
 
   it('writes a searchable PDF of the document beside its text', async () => {
     // Prepare

@@ -19,8 +19,8 @@ export function startTestStack(dataDir: string, options: LocalStackOptions = {})
 
 export interface SharedStack {
   readonly stack: LocalStack;
-  /** A plain PutObject into the input bucket: what any S3 client does. */
-  put(key: string, body: Buffer): Promise<PutObjectCommandOutput>;
+  /** A plain PutObject into the input bucket (with user metadata, if given): what any S3 client does. */
+  put(key: string, body: Buffer, metadata?: Record<string, string>): Promise<PutObjectCommandOutput>;
 }
 
 /** One stack for a describe block: started before its tests, stopped and removed after them. */
@@ -42,8 +42,15 @@ export function useSharedStack(options: LocalStackOptions = {}): SharedStack {
     get stack() {
       return current();
     },
-    put: (key, body) =>
-      current().s3.send(new PutObjectCommand({ Bucket: current().config.inputBucket, Key: key, Body: body })),
+    put: (key, body, metadata) =>
+      current().s3.send(
+        new PutObjectCommand({
+          Bucket: current().config.inputBucket,
+          Key: key,
+          Body: body,
+          ...(metadata === undefined ? {} : { Metadata: metadata }),
+        }),
+      ),
   };
 }
 
