@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { isDocpipeError } from '../stages/shared/errors.ts';
@@ -104,4 +104,46 @@ export async function overwritesInput(file: string, targets: readonly string[]):
     }
   }
   return false;
+}
+
+/** The file names a directory given to `docpipe ocr` contributes: the documents directly in it. */
+const DOCUMENT_EXTENSIONS = new Set(['.pdf', '.tif', '.tiff', '.png', '.jpg', '.jpeg', '.webp']);
+
+/** Why `file` cannot be read, in the words of a shell ('no such file'), or undefined when it can be opened. */
+export async function unreadable(file: string): Promise<string | undefined> {
+  try {
+    return (await stat(file)).isDirectory() ? 'is a directory' : undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    return (error as Error).message;
+  }
+}
+
+/**
+ * The documents `docpipe ocr` reads for its arguments: files as given, a directory as the PDF,
+ * TIFF, PNG, JPEG and WebP files directly inside it (by extension, sorted by name). A directory
+ * without any is an error, as it is for a shell glob that matches nothing.
+ */
+export async function expandDocuments(
+  args: readonly string[],
+): Promise<{ files: string[]; errors: string[] }> {
+  const files: string[] = [];
+  const errors: string[] = [];
+  for (const arg of args) {
+    if (arg === '-' || (await unreadable(arg)) !== 'is a directory') {
+      files.push(arg);
+      continue;
+    }
+    const entries = await readdir(arg, { withFileTypes: true });
+    const documents = entries
+      .filter((entry) => entry.isFile() && DOCUMENT_EXTENSIONS.has(extname(entry.name).toLowerCase()))
+      .map((entry) => join(arg, entry.name))
+      .sort();
+    if (documents.length === 0)
+      errors.push(`${arg}: no PDF, TIFF, PNG, JPEG or WebP files in this directory`);
+    files.push(...documents);
+  }
+  return { files, errors };
 }

@@ -11,6 +11,7 @@ import { MAX_PAGES } from '../../stages/split/core.ts';
 import {
   describeFailure,
   EXIT,
+  expandDocuments,
   OUTPUT_EXTENSIONS,
   outputPath,
   overwritesInput,
@@ -19,6 +20,7 @@ import {
   parsePagesOption,
   progressWriter,
   sharedOutput,
+  unreadable,
 } from '../cli-support.ts';
 import { ocrDocument } from '../inprocess.ts';
 
@@ -59,7 +61,10 @@ export function registerOcr(program: Command): void {
   program
     .command('ocr')
     .description('read documents on this machine (all stages in-process) and print their text')
-    .argument('<file...>', "PDF, TIFF, PNG, JPEG or WebP files; '-' reads one from stdin")
+    .argument(
+      '<file...>',
+      "PDF, TIFF, PNG, JPEG or WebP files, or directories of them; '-' reads one from stdin",
+    )
     .addOption(
       new Option(
         '-f, --format <formats>',
@@ -96,8 +101,11 @@ export function registerOcr(program: Command): void {
     });
 }
 
-async function runOcr(files: string[], options: OcrCommandOptions): Promise<number> {
+async function runOcr(args: string[], options: OcrCommandOptions): Promise<number> {
   const progress = progressWriter(options.progress);
+  const { files, errors } = await expandDocuments(args);
+  for (const error of errors) process.stderr.write(`docpipe: ${error}\n`);
+  if (files.length === 0) return EXIT.failed;
   if (options.format.length > 1 && options.output === undefined) {
     process.stderr.write('docpipe: several --format values need --output <dir> to write them into\n');
     return EXIT.usage;
@@ -180,8 +188,9 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
         process.stdout.write(rendered[0]!);
       }
     } catch (error) {
-      if (error instanceof Error && 'code' in error && error.code === 'ENOENT') {
-        process.stderr.write(`docpipe: ${file}: no such file\n`);
+      const why = file === '-' ? undefined : await unreadable(file);
+      if (why !== undefined) {
+        process.stderr.write(`docpipe: ${file}: ${why}\n`);
         exitCode = Math.max(exitCode, EXIT.failed);
         continue;
       }
@@ -194,5 +203,5 @@ async function runOcr(files: string[], options: OcrCommandOptions): Promise<numb
       exitCode = Math.max(exitCode, code);
     }
   }
-  return exitCode;
+  return errors.length > 0 ? Math.max(exitCode, EXIT.failed) : exitCode;
 }

@@ -26,6 +26,7 @@ import {
   parseInteger,
   parsePagesOption,
   progressWriter,
+  unreadable,
 } from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
@@ -164,6 +165,20 @@ async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
   return refused;
 }
 
+/**
+ * Whether `file` is no document to upload (missing, a directory, unreadable): says so before the
+ * stack starts or anything is sent; the exit code says failed, as `docpipe ocr` does.
+ */
+async function refuseUnreadable(file: string, command: string): Promise<boolean> {
+  const why = await unreadable(file);
+  if (why === undefined) return false;
+  const hint =
+    why === 'is a directory' ? ` (${command} takes one document; 'docpipe ocr DIR' reads a directory)` : '';
+  process.stderr.write(`docpipe: ${file}: ${why}${hint}\n`);
+  process.exitCode = EXIT.failed;
+  return true;
+}
+
 /** The upload options of a `submit` or `run` command line. */
 function submitOptions(options: { key?: string; pages?: string; dpi?: number }): SubmitOptions {
   return {
@@ -257,6 +272,7 @@ export function registerPipeline(program: Command): void {
           timeout: number;
         },
       ) => {
+        if (await refuseUnreadable(file, 'submit')) return;
         if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
@@ -315,6 +331,7 @@ export function registerPipeline(program: Command): void {
         },
       ) => {
         const progress = progressWriter(true);
+        if (await refuseUnreadable(file, 'run')) return;
         if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
         const temporary =
           options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;

@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -225,6 +234,40 @@ describe('docpipe ocr', () => {
       expect(code).toBe(2);
       expect(stderr).toContain(`${pdfCopy} and ${pngCopy} would both write ${join(out, 'scan.txt')}`);
       expect(existsSync(out)).toBe(false);
+    });
+  }, 30_000);
+
+  test('reads the documents in a directory it is given, and nothing else there', async () => {
+    await withTempDir('dir', async (dir) => {
+      // Prepare: a receipt and a note that is no document.
+      const inbox = join(dir, 'inbox');
+      mkdirSync(inbox);
+      copyFileSync(
+        fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url)),
+        join(inbox, 'receipt.PNG'),
+      );
+      writeFileSync(join(inbox, 'notes.txt'), 'not a scan');
+      const out = join(dir, 'out');
+
+      // Act
+      const { code } = await docpipe(['ocr', '-o', out, inbox]);
+
+      // Assess
+      expect(code).toBe(0);
+      expect(readdirSync(out)).toEqual(['receipt.txt']);
+    });
+  }, 60_000);
+
+  test('fails a directory without documents, and a path that is not there, by name', async () => {
+    await withTempDir('empty', async (dir) => {
+      // Act
+      const { code, stderr } = await docpipe(['ocr', dir, join(dir, 'missing.pdf')]);
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain(`docpipe: ${dir}: no PDF, TIFF, PNG, JPEG or WebP files in this directory`);
+      expect(stderr).toContain(`docpipe: ${join(dir, 'missing.pdf')}: no such file`);
+      expect(stderr).not.toContain('InternalError');
     });
   }, 30_000);
 

@@ -58,6 +58,24 @@ describe('docpipe run', () => {
     expect(stderr).not.toContain('starting the embedded stack');
   }, 30_000);
 
+  test.each([
+    ['a directory', fileURLToPath(new URL('../../fixtures/samples', import.meta.url)), 'is a directory'],
+    ['a missing file', '/nonexistent/scan.pdf', 'no such file'],
+  ])(
+    'refuses %s by name before starting the stack',
+    async (_what, path, why) => {
+      // Act
+      const { code, stderr } = await docpipe(['run', path]);
+
+      // Assess
+      expect(code).toBe(1);
+      expect(stderr).toContain(`docpipe: ${path}: ${why}`);
+      expect(stderr).not.toContain('starting the embedded stack');
+      expect(stderr).not.toContain('InternalError');
+    },
+    30_000,
+  );
+
   test('copies every output of the pipeline into --output', async () => {
     // Act
     const { code, stdout } = await docpipe(['run', '-o', dir, receiptPath]);
