@@ -44,6 +44,12 @@ export interface OcrOptions {
    * thread). Never more than the pages to read; onnxruntime gets the cores divided among them.
    */
   jobs?: number;
+  /**
+   * Worker threads shared with other documents (`PagePool`), instead of `jobs` threads of this
+   * document's own: their models stay warm from one document to the next, and several documents
+   * read at once keep every worker busy. The caller closes it.
+   */
+  pool?: PagePool;
   /** Fail with NoTextFound when no page holds text (default true). */
   requireText?: boolean;
   onProgress?: (progress: OcrProgress) => void;
@@ -65,6 +71,7 @@ const KNOWN = [
   'deskew',
   'denoise',
   'jobs',
+  'pool',
   'requireText',
   'onProgress',
   'onPageImage',
@@ -87,6 +94,9 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
 
   const maxPages = integerIn('maxPages', options.maxPages ?? stageConfig.maxPages, 1, MAX_PAGES);
   const jobs = integerIn('jobs', options.jobs ?? 1, 1, 64);
+  if (options.pool !== undefined && !(options.pool instanceof PagePool)) {
+    throw invalidParameter('pool', 'a PagePool', options.pool);
+  }
   if (options.pages !== undefined && typeof options.pages !== 'string') {
     throw invalidParameter('pages', "a string such as '1-3,7'", options.pages);
   }
@@ -121,6 +131,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
       deskew,
       denoise,
       jobs,
+      pool: options.pool,
       log,
       onProgress: options.onProgress,
       onPageImage: options.onPageImage,
@@ -153,6 +164,7 @@ interface ReadOptions {
   deskew: boolean;
   denoise: boolean;
   jobs: number;
+  pool: PagePool | undefined;
   log: typeof logger;
   onProgress: OcrOptions['onProgress'];
   onPageImage: OcrOptions['onPageImage'];
@@ -162,9 +174,13 @@ interface ReadOptions {
 async function readPages(
   document: OpenedDocument,
   selected: readonly number[],
-  { deskew, denoise, jobs, log, onProgress, onPageImage }: ReadOptions,
+  { deskew, denoise, jobs, pool: shared, log, onProgress, onPageImage }: ReadOptions,
 ): Promise<PageOutcome[]> {
-  const workers = Math.min(jobs, selected.length);
+  // Each lane reads its pages in a worker of the pool (this document's own, or one shared with
+  // other documents); onnxruntime gets the cores divided among the workers.
+  const own = shared === undefined && Math.min(jobs, selected.length) > 1;
+  const pool = own ? new PagePool(Math.min(jobs, selected.length)) : shared;
+  const lanes = Math.min(pool?.size ?? 1, selected.length);
   // Pages render one at a time here (pdf.js and the canvas are not shared across threads) while
   // the workers read the pages already rendered.
   let rendering: Promise<unknown> = Promise.resolve();
@@ -173,18 +189,16 @@ async function readPages(
     rendering = rendered.catch(() => undefined);
     return rendered;
   };
-  // Each lane reads its pages in its own worker; onnxruntime gets the cores divided among them.
-  const threads = Math.max(1, Math.floor(availableParallelism() / workers));
-  const pool = workers > 1 ? Array.from({ length: workers }, () => new PageWorker(threads)) : undefined;
   const outcomes: PageOutcome[] = new Array(selected.length);
   let next = 0;
   let done = 0;
   let failed = false;
-  const lane = async (_: unknown, laneIndex: number): Promise<void> => {
-    const worker = pool?.[laneIndex];
+  const lane = async (): Promise<void> => {
     while (!failed && next < selected.length) {
       const k = next++;
       const number = selected[k]!;
+      // A page is rendered once a worker is free for it: at most one page waits per worker.
+      const worker = await pool?.acquire();
       const pageStarted = performance.now();
       try {
         const page = await render(number);
@@ -200,6 +214,8 @@ async function readPages(
       } catch (error) {
         failed = true;
         throw error;
+      } finally {
+        if (worker) pool!.release(worker);
       }
       const pageMs = elapsedMs(pageStarted);
       log.debug({ page: number, ms: pageMs }, 'page done');
@@ -207,21 +223,87 @@ async function readPages(
     }
   };
   try {
-    await Promise.all(Array.from({ length: workers }, lane));
+    await Promise.all(Array.from({ length: lanes }, lane));
   } finally {
-    await Promise.all((pool ?? []).map((w) => w.close()));
+    if (own) await pool!.close();
   }
   return outcomes;
+}
+
+/**
+ * Worker threads that read pages (`page-worker.ts`), each with its own warm models, lent out one
+ * page at a time. Threads start when first needed; one that crashes is replaced.
+ */
+export class PagePool {
+  readonly size: number;
+  private readonly threads: number;
+  private readonly idle: PageWorker[] = [];
+  private readonly waiting: Array<(worker: PageWorker) => void> = [];
+  private running = 0;
+  private spawned = 0;
+  private readonly all = new Set<PageWorker>();
+
+  /** `size` workers; onnxruntime's threads divided among them unless DOCPIPE_ORT_THREADS says otherwise. */
+  constructor(size: number) {
+    this.size = integerIn('size', size, 1, 64);
+    this.threads = Math.max(1, Math.floor(availableParallelism() / this.size));
+  }
+
+  /** Threads started so far: at most `size`, more only when one crashed and was replaced. */
+  get started(): number {
+    return this.spawned;
+  }
+
+  /** A free worker, once one is. */
+  acquire(): Promise<PageWorker> {
+    const free = this.idle.pop();
+    if (free) return Promise.resolve(free);
+    if (this.running < this.size) {
+      this.running++;
+      return Promise.resolve(this.spawn());
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(worker: PageWorker): void {
+    const next = worker.alive ? worker : this.replace(worker);
+    const waiter = this.waiting.shift();
+    if (waiter) waiter(next);
+    else this.idle.push(next);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.all].map((w) => w.close()));
+    this.all.clear();
+    this.idle.length = 0;
+  }
+
+  private spawn(): PageWorker {
+    const worker = new PageWorker(this.threads);
+    this.spawned++;
+    this.all.add(worker);
+    return worker;
+  }
+
+  private replace(dead: PageWorker): PageWorker {
+    this.all.delete(dead);
+    return this.spawn();
+  }
 }
 
 /** A worker thread that reads one page at a time (`page-worker.ts`), its models kept warm. */
 class PageWorker {
   private readonly worker: Worker;
+  /** False once the thread has exited: a crash, or close(). */
+  alive = true;
 
   constructor(ortThreads: number) {
     this.worker = new Worker(new URL('./page-worker.ts', import.meta.url), {
       // A DOCPIPE_ORT_THREADS the user set wins over the even split.
       env: { DOCPIPE_ORT_THREADS: String(ortThreads), ...process.env },
+    });
+    this.worker.once('exit', () => {
+      this.alive = false;
     });
   }
 

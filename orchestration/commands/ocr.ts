@@ -7,6 +7,7 @@ import { type PdfPageImage, renderSearchablePdf } from '../../stages/assemble/pd
 import { OUTPUT_FORMATS, renderResult } from '../../stages/assemble/render.ts';
 import { stageConfig } from '../../stages/shared/config.ts';
 import { isDocpipeError } from '../../stages/shared/errors.ts';
+import { mapLimit } from '../../stages/shared/map-limit.ts';
 import { MAX_PAGES } from '../../stages/split/core.ts';
 import {
   describeFailure,
@@ -22,7 +23,7 @@ import {
   sharedOutput,
   unreadable,
 } from '../cli-support.ts';
-import { ocrDocument } from '../inprocess.ts';
+import { ocrDocument, PagePool } from '../inprocess.ts';
 
 /** What `--format` takes: the text renderings, and a searchable PDF. */
 const CLI_FORMATS = [...OUTPUT_FORMATS, 'pdf'] as const;
@@ -130,78 +131,115 @@ async function runOcr(args: string[], options: OcrCommandOptions): Promise<numbe
     }
     await mkdir(options.output, { recursive: true });
   }
-  let exitCode: number = EXIT.ok;
-  for (const file of files) {
-    try {
-      const stdin = file === '-';
-      if (stdin && process.stdin.isTTY) {
-        // Reading would wait for input that is not coming.
-        process.stderr.write(
-          "docpipe: -: stdin is a terminal; pipe a document in, e.g. 'docpipe ocr - < scan.pdf'\n",
-        );
-        exitCode = Math.max(exitCode, EXIT.usage);
-        continue;
-      }
-      const name = stdin ? 'stdin' : basename(file);
-      const output = options.output;
-      const targets =
-        output === undefined ? undefined : options.format.map((format) => outputPath(name, output, format));
-      if (targets !== undefined && !stdin && (await overwritesInput(file, targets))) {
-        exitCode = Math.max(exitCode, EXIT.usage);
-        continue;
-      }
-      const bytes = stdin ? await buffer(process.stdin) : await readFile(file);
-      const started = performance.now();
-      const images = new Map<number, PdfPageImage>();
-      const result = await ocrDocument(bytes, {
-        name,
-        dpi: options.dpi,
-        maxPages: options.maxPages,
-        ...(options.pages === undefined ? {} : { pages: options.pages }),
-        jobs: options.jobs,
-        deskew: options.deskew,
-        denoise: options.denoise,
-        requireText: !options.allowEmpty,
-        ...(pdf ? { onPageImage: (number: number, image: PdfPageImage) => images.set(number, image) } : {}),
-        onProgress: ({ page, pageCount, number, ms }) => {
-          // With --jobs pages finish out of order: name the page, then how far the document is.
-          progress(`${name}: page ${number} done (${page}/${pageCount}, ${(ms / 1000).toFixed(2)} s)`);
-        },
-      });
-      const seconds = (performance.now() - started) / 1000;
-      progress(
-        `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
-        true,
-      );
-      const rendered = await Promise.all(
-        options.format.map((format) =>
-          format === 'pdf' ? renderSearchablePdf(result, images) : renderResult(result, format),
-        ),
-      );
-      if (targets !== undefined) {
-        for (const [k, target] of targets.entries()) {
-          await writeFile(target, rendered[k]!);
-          process.stderr.write(`${file} -> ${target}\n`);
-        }
-      } else {
-        if (files.length > 1 && options.format[0] === 'text') process.stdout.write(`==> ${file} <==\n`);
-        process.stdout.write(rendered[0]!);
-      }
-    } catch (error) {
-      const why = file === '-' ? undefined : await unreadable(file);
-      if (why !== undefined) {
-        process.stderr.write(`docpipe: ${file}: ${why}\n`);
-        exitCode = Math.max(exitCode, EXIT.failed);
-        continue;
-      }
-      const { line, exitCode: code } = describeFailure(error);
-      const hint =
-        isDocpipeError(error) && error.code === 'TooManyPages'
-          ? ' (raise --max-pages, or read some of it with --pages)'
-          : '';
-      process.stderr.write(`docpipe: ${file}: ${line}${hint}\n`);
-      exitCode = Math.max(exitCode, code);
+  // Several documents with --jobs > 1 share one pool of warm page workers and are read several at
+  // once, so single-page documents keep every worker busy too; output still comes in input order.
+  const shared = options.jobs > 1 && files.length > 1 ? new PagePool(options.jobs) : undefined;
+  const printed: Array<Array<string | Buffer> | undefined> = new Array(files.length);
+  let flushed = 0;
+  const flush = (): void => {
+    while (flushed < files.length && printed[flushed] !== undefined) {
+      for (const piece of printed[flushed]!) process.stdout.write(piece);
+      flushed++;
     }
+  };
+  let codes: number[];
+  try {
+    codes = await mapLimit(
+      files.map((file, index) => ({ file, index })),
+      shared === undefined ? 1 : options.jobs,
+      async ({ file, index }) => {
+        const read = await readOne(file, { ...options, files, pool: shared, report: progress });
+        printed[index] = read.stdout;
+        flush();
+        return read.code;
+      },
+    );
+  } finally {
+    await shared?.close();
   }
+  const exitCode = Math.max(EXIT.ok, ...codes);
   return errors.length > 0 ? Math.max(exitCode, EXIT.failed) : exitCode;
+}
+
+interface ReadOneOptions extends Omit<OcrCommandOptions, 'progress'> {
+  /** Every document of the command line, for the headers between them. */
+  files: readonly string[];
+  pool: PagePool | undefined;
+  /** Per-page and per-document progress on stderr. */
+  report: (line: string, done?: boolean) => void;
+}
+
+/** Reads one document and writes its outputs, or returns what goes to stdout; errors are said on stderr. */
+async function readOne(
+  file: string,
+  options: ReadOneOptions,
+): Promise<{ code: number; stdout: Array<string | Buffer> }> {
+  const pdf = options.format.includes('pdf');
+  try {
+    const stdin = file === '-';
+    if (stdin && process.stdin.isTTY) {
+      // Reading would wait for input that is not coming.
+      process.stderr.write(
+        "docpipe: -: stdin is a terminal; pipe a document in, e.g. 'docpipe ocr - < scan.pdf'\n",
+      );
+      return { code: EXIT.usage, stdout: [] };
+    }
+    const name = stdin ? 'stdin' : basename(file);
+    const output = options.output;
+    const targets =
+      output === undefined ? undefined : options.format.map((format) => outputPath(name, output, format));
+    if (targets !== undefined && !stdin && (await overwritesInput(file, targets))) {
+      return { code: EXIT.usage, stdout: [] };
+    }
+    const bytes = stdin ? await buffer(process.stdin) : await readFile(file);
+    const started = performance.now();
+    const images = new Map<number, PdfPageImage>();
+    const result = await ocrDocument(bytes, {
+      name,
+      dpi: options.dpi,
+      maxPages: options.maxPages,
+      ...(options.pages === undefined ? {} : { pages: options.pages }),
+      ...(options.pool === undefined ? { jobs: options.jobs } : { pool: options.pool }),
+      deskew: options.deskew,
+      denoise: options.denoise,
+      requireText: !options.allowEmpty,
+      ...(pdf ? { onPageImage: (number: number, image: PdfPageImage) => images.set(number, image) } : {}),
+      onProgress: ({ page, pageCount, number, ms }) => {
+        // With --jobs pages finish out of order: name the page, then how far the document is.
+        options.report(`${name}: page ${number} done (${page}/${pageCount}, ${(ms / 1000).toFixed(2)} s)`);
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    options.report(
+      `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
+      true,
+    );
+    const rendered = await Promise.all(
+      options.format.map((format) =>
+        format === 'pdf' ? renderSearchablePdf(result, images) : renderResult(result, format),
+      ),
+    );
+    if (targets !== undefined) {
+      for (const [k, target] of targets.entries()) {
+        await writeFile(target, rendered[k]!);
+        process.stderr.write(`${file} -> ${target}\n`);
+      }
+      return { code: EXIT.ok, stdout: [] };
+    }
+    const header = options.files.length > 1 && options.format[0] === 'text' ? [`==> ${file} <==\n`] : [];
+    return { code: EXIT.ok, stdout: [...header, rendered[0]!] };
+  } catch (error) {
+    const why = file === '-' ? undefined : await unreadable(file);
+    if (why !== undefined) {
+      process.stderr.write(`docpipe: ${file}: ${why}\n`);
+      return { code: EXIT.failed, stdout: [] };
+    }
+    const { line, exitCode: code } = describeFailure(error);
+    const hint =
+      isDocpipeError(error) && error.code === 'TooManyPages'
+        ? ' (raise --max-pages, or read some of it with --pages)'
+        : '';
+    process.stderr.write(`docpipe: ${file}: ${line}${hint}\n`);
+    return { code, stdout: [] };
+  }
 }

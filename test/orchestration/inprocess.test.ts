@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type OcrProgress, ocrDocument } from '../../orchestration/inprocess.ts';
+import { type OcrProgress, ocrDocument, PagePool } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
 import { cer } from '../bench/metrics.ts';
@@ -50,6 +50,46 @@ describe('ocrDocument', () => {
     expect(threaded.pages.map((p) => p.number)).toEqual([1, 2]);
     expect(threaded.text).toBe(here.text);
     expect(documentResult(threaded)).toBe(true);
+  }, 90_000);
+
+  test('reads several documents at once through one pool of warm workers', async () => {
+    // Prepare
+    const here = await ocrDocument(letter, { deskew: false, denoise: false, pages: '1' });
+    const pool = new PagePool(2);
+
+    // Act: two one-page documents at the same time.
+    let results: Awaited<ReturnType<typeof ocrDocument>>[];
+    try {
+      results = await Promise.all(
+        [1, 2].map(() => ocrDocument(letter, { deskew: false, denoise: false, pages: '1', pool })),
+      );
+    } finally {
+      await pool.close();
+    }
+
+    // Assess: the same text, read by the pool's two threads (and no others).
+    expect(results.map((r) => r.text)).toEqual([here.text, here.text]);
+    expect(pool.started).toBe(2);
+  }, 120_000);
+
+  test('replaces a pool worker whose thread has gone', async () => {
+    // Prepare: a worker whose thread ended, given back.
+    const pool = new PagePool(1);
+    const gone = await pool.acquire();
+    await gone.close();
+    pool.release(gone);
+
+    // Act
+    let result: Awaited<ReturnType<typeof ocrDocument>>;
+    try {
+      result = await ocrDocument(letter, { deskew: false, denoise: false, pages: '1', pool });
+    } finally {
+      await pool.close();
+    }
+
+    // Assess
+    expect(result.pages.map((p) => p.number)).toEqual([1]);
+    expect(pool.started).toBe(2);
   }, 90_000);
 
   test('brings a typed error back from a worker thread', async () => {
@@ -270,6 +310,19 @@ describe('docpipe ocr', () => {
       expect(stderr).not.toContain('InternalError');
     });
   }, 30_000);
+
+  test('prints several documents read at once in the order they were given', async () => {
+    // Prepare: the two-page letter first, so the one-page receipt finishes before it.
+    const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+
+    // Act
+    const { code, stdout } = await docpipe(['ocr', '-j', '2', samplePath, receiptPath]);
+
+    // Assess
+    expect(code).toBe(0);
+    const headers = stdout.split('\n').filter((line) => line.startsWith('==> '));
+    expect(headers).toEqual([`==> ${samplePath} <==`, `==> ${receiptPath} <==`]);
+  }, 90_000);
 
   test('asks for --output before printing PDFs of several documents', async () => {
     // Act
