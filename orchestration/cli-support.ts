@@ -31,9 +31,36 @@ export function parsePagesOption(raw: string): string {
 /** `--dpi`: the resolutions the split stage renders PDF pages at. */
 export const parseDpiOption = parseInteger(...DPI_RANGE);
 
-/** Expected errors print one line with their stable code; anything else is a bug and keeps its stack. */
+/** What the system says when nothing answers at an endpoint. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+
+/**
+ * Expected errors print one line with their stable code; anything else is a bug and keeps its
+ * stack. A pipeline that does not answer, or AWS credentials that are missing, are expected too:
+ * the commands that talk to a running pipeline meet them first.
+ */
 export function describeFailure(error: unknown): { line: string; exitCode: number } {
   if (isDocpipeError(error)) return { line: `${error.code}: ${error.message}`, exitCode: EXIT.failed };
+  const { code, name, message } = (error ?? {}) as { code?: string; name?: string; message?: string };
+  if (code !== undefined && UNREACHABLE.has(code)) {
+    return {
+      line: `EndpointUnreachable: ${message} (is \`docpipe up\` running? --endpoint names another pipeline)`,
+      exitCode: EXIT.failed,
+    };
+  }
+  if (name === 'CredentialsProviderError') {
+    return {
+      line: `NoCredentials: ${message} (AWS needs credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
+      exitCode: EXIT.failed,
+    };
+  }
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return { line: `InternalError: ${stack}`, exitCode: EXIT.internal };
 }

@@ -76,6 +76,18 @@ describe('docpipe run', () => {
     30_000,
   );
 
+  test('submit says when no pipeline answers at its endpoint, without a stack trace', async () => {
+    // Act: nothing listens on port 1.
+    const { code, stderr } = await docpipe(['submit', '--endpoint', 'http://127.0.0.1:1', receiptPath]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toContain(
+      'EndpointUnreachable: connect ECONNREFUSED 127.0.0.1:1 (is `docpipe up` running?',
+    );
+    expect(stderr).not.toMatch(/\n\s+at /u);
+  }, 30_000);
+
   test('copies every output of the pipeline into --output', async () => {
     // Act
     const { code, stdout } = await docpipe(['run', '-o', dir, receiptPath]);
