@@ -15,9 +15,11 @@ import {
 } from '../../stages/shared/artifacts.ts';
 import { clientConfig } from '../../stages/shared/aws.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
+import { mapLimit } from '../../stages/shared/map-limit.ts';
 import {
   describeFailure,
   EXIT,
+  expandDocuments,
   OUTPUT_EXTENSIONS,
   type OutputKind,
   outputPath,
@@ -26,6 +28,7 @@ import {
   parseInteger,
   parsePagesOption,
   progressWriter,
+  sharedOutput,
   unreadable,
 } from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
@@ -165,6 +168,9 @@ async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
   return refused;
 }
 
+/** Result events waited for at once by `submit`: each wait polls the results bucket. */
+const WAIT_CONCURRENCY = 8;
+
 /**
  * Whether `file` is no document to upload (missing, a directory, unreadable): says so before the
  * stack starts or anything is sent; the exit code says failed, as `docpipe ocr` does.
@@ -236,9 +242,9 @@ export function registerPipeline(program: Command): void {
 
   program
     .command('submit')
-    .description('upload a document to the input bucket (it is processed by the running pipeline)')
-    .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
-    .option('--key <key>', 'object key (default: the file name)')
+    .description('upload documents to the input bucket (the running pipeline processes them)')
+    .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files, or directories of them')
+    .option('--key <key>', 'object key (default: the file name; one file only)')
     .option(
       '--pages <list>',
       "read only these pages, e.g. '1-3,7,10-' (sent as x-amz-meta-docpipe-pages)",
@@ -249,7 +255,7 @@ export function registerPipeline(program: Command): void {
       'resolution PDF pages are rendered at (sent as x-amz-meta-docpipe-dpi)',
       parseDpiOption,
     )
-    .option('--wait', 'wait for the result event and print it', false)
+    .option('--wait', 'wait for the result events and print them', false)
     .option(
       '-o, --output <dir>',
       'wait, then write <name>.json, .txt, .hocr, .alto.xml and .pdf (searchable) into this directory',
@@ -262,7 +268,7 @@ export function registerPipeline(program: Command): void {
     .option('--region <region>', 'AWS region')
     .action(
       async (
-        file: string,
+        args: string[],
         options: TargetOptions & {
           key?: string;
           pages?: string;
@@ -272,26 +278,74 @@ export function registerPipeline(program: Command): void {
           timeout: number;
         },
       ) => {
-        if (await refuseUnreadable(file, 'submit')) return;
-        if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
+        const { files, errors } = await expandDocuments(args);
+        for (const error of errors) process.stderr.write(`docpipe: ${error}\n`);
+        if (errors.length > 0) {
+          process.exitCode = EXIT.failed;
+          return;
+        }
+        if (options.key !== undefined && files.length > 1) {
+          process.stderr.write(`docpipe: --key names one object, but ${files.length} files are given\n`);
+          process.exitCode = EXIT.usage;
+          return;
+        }
+        for (const file of files) if (await refuseUnreadable(file, 'submit')) return;
+        if (options.output !== undefined) {
+          const clash = sharedOutput(files, options.output, Object.keys(OUTPUT_EXTENSIONS) as OutputKind[]);
+          if (clash !== undefined) {
+            process.stderr.write(`docpipe: ${clash}\n`);
+            process.exitCode = EXIT.usage;
+            return;
+          }
+          for (const file of files) if (await refuseOverwrite(file, options.output)) return;
+        }
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
-        const submitted = await submitFile(s3, config, file, submitOptions(options));
-        process.stderr.write(
-          `uploaded s3://${submitted.bucket}/${submitted.key} (document ${submitted.documentId})\n`,
-        );
-        if (options.wait || options.output !== undefined) {
-          const event = await waitForResultEvent(s3, config, submitted.documentId, options.timeout * 1000);
-          if (options.output !== undefined && event.type === 'document.processed') {
-            for (const path of await saveResults(s3, event.result!, options.output, file)) {
+        const submitted: Array<{
+          file: string;
+          documentId: string;
+          bucket: string;
+          key: string;
+          event?: ResultEvent;
+        }> = [];
+        for (const file of files) {
+          const upload = await submitFile(s3, config, file, submitOptions(options));
+          process.stderr.write(
+            `uploaded s3://${upload.bucket}/${upload.key} (document ${upload.documentId})\n`,
+          );
+          submitted.push({ file, ...upload });
+        }
+        if (!options.wait && options.output === undefined) {
+          for (const { documentId } of submitted) process.stdout.write(`${documentId}\n`);
+          return;
+        }
+        // One deadline for all: --timeout bounds the whole wait, not each document's.
+        const deadline = Date.now() + options.timeout * 1000;
+        let failed = 0;
+        await mapLimit(submitted, WAIT_CONCURRENCY, async (upload) => {
+          upload.event = await waitForResultEvent(
+            s3,
+            config,
+            upload.documentId,
+            Math.max(1000, deadline - Date.now()),
+          );
+        });
+        for (const { file, event } of submitted) {
+          if (options.output !== undefined && event!.type === 'document.processed') {
+            for (const path of await saveResults(s3, event!.result!, options.output, file)) {
               process.stderr.write(`${file} -> ${path}\n`);
             }
           }
+          if (event!.type !== 'document.processed') {
+            failed++;
+            process.stderr.write(`docpipe: ${file}: ${event!.error!.code}: ${event!.error!.message}\n`);
+          }
           process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-          process.exitCode = event.type === 'document.processed' ? EXIT.ok : EXIT.failed;
-        } else {
-          process.stdout.write(`${submitted.documentId}\n`);
         }
+        if (submitted.length > 1) {
+          process.stderr.write(`${submitted.length - failed} processed, ${failed} failed\n`);
+        }
+        process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
       },
     );
 

@@ -208,6 +208,36 @@ describe('the embedded pipeline', () => {
     });
   }, 60_000);
 
+  it('submits several files at once and says which failed', async () => {
+    // Prepare
+    const receipt = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+    const truncated = fileURLToPath(new URL('../../fixtures/bad/truncated.pdf', import.meta.url));
+
+    await withTempDir('submit-many', async (dir) => {
+      // Act
+      const { code, stdout, stderr } = await docpipe([
+        'submit',
+        '-o',
+        dir,
+        '--endpoint',
+        stack.endpoint,
+        receipt,
+        truncated,
+      ]);
+      await collectEvents(stack, 2);
+
+      // Assess: both events in the order given, the good file's outputs, the bad one named.
+      expect(code).toBe(1);
+      expect([...stdout.matchAll(/"type": "(document\.\w+)"/gu)].map((m) => m[1])).toEqual([
+        'document.processed',
+        'document.failed',
+      ]);
+      expect(readdirSync(dir).sort()).toEqual(RECEIPT_OUTPUTS);
+      expect(stderr).toContain(`docpipe: ${truncated}: CorruptDocument:`);
+      expect(stderr).toContain('1 processed, 1 failed');
+    });
+  });
+
   it('processes a document sent as a multipart upload', async () => {
     // Prepare: an uncompressed A4 TIFF (over 8 MB) goes up in 5 MB parts.
     const page = await sharp(sample('receipt.png'))
