@@ -168,21 +168,88 @@ async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
   return refused;
 }
 
-/** Result events waited for at once by `submit`: each wait polls the results bucket. */
+/** Result events waited for at once by `submit` and `run`: each wait polls the results bucket. */
 const WAIT_CONCURRENCY = 8;
 
 /**
- * Whether `file` is no document to upload (missing, a directory, unreadable): says so before the
- * stack starts or anything is sent; the exit code says failed, as `docpipe ocr` does.
+ * Whether `file` is no document to upload (missing, unreadable): says so before the stack starts
+ * or anything is sent; the exit code says failed, as `docpipe ocr` does.
  */
-async function refuseUnreadable(file: string, command: string): Promise<boolean> {
+async function refuseUnreadable(file: string): Promise<boolean> {
   const why = await unreadable(file);
   if (why === undefined) return false;
-  const hint =
-    why === 'is a directory' ? ` (${command} takes one document; 'docpipe ocr DIR' reads a directory)` : '';
-  process.stderr.write(`docpipe: ${file}: ${why}${hint}\n`);
+  process.stderr.write(`docpipe: ${file}: ${why}\n`);
   process.exitCode = EXIT.failed;
   return true;
+}
+
+/**
+ * The documents a `submit` or `run` command line names, once every check that needs no pipeline
+ * has passed (directories expanded, files readable, --key for one file, outputs that neither clash
+ * nor overwrite an input); undefined after saying why, with the exit code set.
+ */
+async function documentsToSend(
+  args: readonly string[],
+  options: { key?: string; output?: string },
+): Promise<string[] | undefined> {
+  const { files, errors } = await expandDocuments(args);
+  for (const error of errors) process.stderr.write(`docpipe: ${error}\n`);
+  if (errors.length > 0) {
+    process.exitCode = EXIT.failed;
+    return undefined;
+  }
+  if (options.key !== undefined && files.length > 1) {
+    process.stderr.write(`docpipe: --key names one object, but ${files.length} files are given\n`);
+    process.exitCode = EXIT.usage;
+    return undefined;
+  }
+  for (const file of files) if (await refuseUnreadable(file)) return undefined;
+  if (options.output !== undefined) {
+    const clash = sharedOutput(files, options.output, Object.keys(OUTPUT_EXTENSIONS) as OutputKind[]);
+    if (clash !== undefined) {
+      process.stderr.write(`docpipe: ${clash}\n`);
+      process.exitCode = EXIT.usage;
+      return undefined;
+    }
+    for (const file of files) if (await refuseOverwrite(file, options.output)) return undefined;
+  }
+  return files;
+}
+
+/** A file uploaded by `submit` or `run`, and its result event once it came. */
+interface Sent {
+  file: string;
+  bucket: string;
+  key: string;
+  documentId: string;
+  event?: ResultEvent;
+}
+
+/** Waits for every document's event, `WAIT_CONCURRENCY` at a time, all within one deadline. */
+async function waitForAll(
+  s3: S3Client,
+  config: PipelineConfig,
+  sent: Sent[],
+  timeoutMs: number,
+  onEvent: (done: number) => void = () => {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let done = 0;
+  await mapLimit(sent, WAIT_CONCURRENCY, async (upload) => {
+    upload.event = await waitForResultEvent(
+      s3,
+      config,
+      upload.documentId,
+      Math.max(1000, deadline - Date.now()),
+    );
+    onEvent(++done);
+  });
+}
+
+/** The line that says why a document failed: its file, code, message, and where. */
+function failureLine(file: string, event: ResultEvent): string {
+  const { code, message, stage, page } = event.error!;
+  return `docpipe: ${file}: ${code}: ${message}${stage ? ` (stage ${stage}${page ? `, page ${page}` : ''})` : ''}\n`;
 }
 
 /** The upload options of a `submit` or `run` command line. */
@@ -278,36 +345,11 @@ export function registerPipeline(program: Command): void {
           timeout: number;
         },
       ) => {
-        const { files, errors } = await expandDocuments(args);
-        for (const error of errors) process.stderr.write(`docpipe: ${error}\n`);
-        if (errors.length > 0) {
-          process.exitCode = EXIT.failed;
-          return;
-        }
-        if (options.key !== undefined && files.length > 1) {
-          process.stderr.write(`docpipe: --key names one object, but ${files.length} files are given\n`);
-          process.exitCode = EXIT.usage;
-          return;
-        }
-        for (const file of files) if (await refuseUnreadable(file, 'submit')) return;
-        if (options.output !== undefined) {
-          const clash = sharedOutput(files, options.output, Object.keys(OUTPUT_EXTENSIONS) as OutputKind[]);
-          if (clash !== undefined) {
-            process.stderr.write(`docpipe: ${clash}\n`);
-            process.exitCode = EXIT.usage;
-            return;
-          }
-          for (const file of files) if (await refuseOverwrite(file, options.output)) return;
-        }
+        const files = await documentsToSend(args, options);
+        if (files === undefined) return;
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
-        const submitted: Array<{
-          file: string;
-          documentId: string;
-          bucket: string;
-          key: string;
-          event?: ResultEvent;
-        }> = [];
+        const submitted: Sent[] = [];
         for (const file of files) {
           const upload = await submitFile(s3, config, file, submitOptions(options));
           process.stderr.write(
@@ -319,26 +361,18 @@ export function registerPipeline(program: Command): void {
           for (const { documentId } of submitted) process.stdout.write(`${documentId}\n`);
           return;
         }
-        // One deadline for all: --timeout bounds the whole wait, not each document's.
-        const deadline = Date.now() + options.timeout * 1000;
+        await waitForAll(s3, config, submitted, options.timeout * 1000);
         let failed = 0;
-        await mapLimit(submitted, WAIT_CONCURRENCY, async (upload) => {
-          upload.event = await waitForResultEvent(
-            s3,
-            config,
-            upload.documentId,
-            Math.max(1000, deadline - Date.now()),
-          );
-        });
         for (const { file, event } of submitted) {
-          if (options.output !== undefined && event!.type === 'document.processed') {
-            for (const path of await saveResults(s3, event!.result!, options.output, file)) {
-              process.stderr.write(`${file} -> ${path}\n`);
+          if (event!.type === 'document.processed') {
+            if (options.output !== undefined) {
+              for (const path of await saveResults(s3, event!.result!, options.output, file)) {
+                process.stderr.write(`${file} -> ${path}\n`);
+              }
             }
-          }
-          if (event!.type !== 'document.processed') {
+          } else {
             failed++;
-            process.stderr.write(`docpipe: ${file}: ${event!.error!.code}: ${event!.error!.message}\n`);
+            process.stderr.write(failureLine(file, event!));
           }
           process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
         }
@@ -352,9 +386,9 @@ export function registerPipeline(program: Command): void {
   program
     .command('run')
     .description(
-      'one shot: start the embedded stack, submit a file, wait for its result, print the text, stop',
+      'one shot: start the embedded stack, submit documents, wait for their results, print the text, stop',
     )
-    .argument('<file>', 'PDF, TIFF, PNG, JPEG or WebP')
+    .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files, or directories of them')
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
@@ -364,15 +398,15 @@ export function registerPipeline(program: Command): void {
       'resolution PDF pages are rendered at (default: DOCPIPE_DPI, or 300)',
       parseDpiOption,
     )
-    .option('--json', 'print the result event as JSON instead of the text', false)
+    .option('--json', 'print the result events as JSON instead of the text', false)
     .option(
       '-o, --output <dir>',
       'write <name>.json, .txt, .hocr, .alto.xml and .pdf (searchable) into this directory instead of printing the text',
     )
-    .option('--timeout <seconds>', 'how long to wait for the result', parseInteger(1, 86_400), 900)
+    .option('--timeout <seconds>', 'how long to wait for the results', parseInteger(1, 86_400), 900)
     .action(
       async (
-        file: string,
+        args: string[],
         options: {
           data?: string;
           port: number;
@@ -385,8 +419,8 @@ export function registerPipeline(program: Command): void {
         },
       ) => {
         const progress = progressWriter(true);
-        if (await refuseUnreadable(file, 'run')) return;
-        if (options.output !== undefined && (await refuseOverwrite(file, options.output))) return;
+        const files = await documentsToSend(args, options);
+        if (files === undefined) return;
         const temporary =
           options.data === undefined ? mkdtempSync(join(tmpdir(), 'docpipe-run-')) : undefined;
         progress('starting the embedded stack...');
@@ -397,41 +431,52 @@ export function registerPipeline(program: Command): void {
         });
         try {
           const started = performance.now();
-          const submitted = await submitFile(stack.s3, stack.config, file, submitOptions(options));
-          progress(`submitted ${file} as s3://${submitted.bucket}/${submitted.key}; processing...`);
-          const event = await waitForResultEvent(
-            stack.s3,
-            stack.config,
-            submitted.documentId,
-            options.timeout * 1000,
-          );
+          const sent: Sent[] = [];
+          for (const file of files) {
+            sent.push({ file, ...(await submitFile(stack.s3, stack.config, file, submitOptions(options))) });
+          }
+          const what =
+            files.length === 1
+              ? `${files[0]} as s3://${sent[0]!.bucket}/${sent[0]!.key}`
+              : `${files.length} documents`;
+          progress(`submitted ${what}; processing...`);
+          await waitForAll(stack.s3, stack.config, sent, options.timeout * 1000, (done) => {
+            if (files.length > 1) progress(`${done}/${files.length} documents done`);
+          });
           const seconds = ((performance.now() - started) / 1000).toFixed(2);
-          if (event.type === 'document.failed') {
-            progress(`failed after ${seconds} s`, true);
-            if (options.json) process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-            const { code, message, stage, page } = event.error!;
-            process.stderr.write(
-              `docpipe: ${file}: ${code}: ${message}${stage ? ` (stage ${stage}${page ? `, page ${page}` : ''})` : ''}\n`,
-            );
-            process.exitCode = EXIT.failed;
-            return;
-          }
-          progress(`${event.pageCount} page(s) in ${seconds} s`, true);
-          if (options.output !== undefined) {
-            for (const path of await saveResults(stack.s3, event.result!, options.output, file)) {
-              process.stderr.write(`${file} -> ${path}\n`);
+          const events = sent.map((s) => s.event!);
+          const failed = events.filter((e) => e.type === 'document.failed').length;
+          const pages = events.reduce((sum, e) => sum + (e.pageCount ?? 0), 0);
+          progress(
+            failed === events.length && events.length === 1
+              ? `failed after ${seconds} s`
+              : `${pages} page(s) in ${seconds} s${failed > 0 ? `; ${failed} of ${events.length} documents failed` : ''}`,
+            true,
+          );
+          for (const { file, event } of sent) {
+            if (event!.type === 'document.failed') {
+              process.stderr.write(failureLine(file, event!));
+              if (options.json) process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+              continue;
+            }
+            if (options.output !== undefined) {
+              for (const path of await saveResults(stack.s3, event!.result!, options.output, file)) {
+                process.stderr.write(`${file} -> ${path}\n`);
+              }
+            }
+            if (options.json) {
+              process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
+            } else if (options.output === undefined) {
+              if (files.length > 1) process.stdout.write(`==> ${file} <==\n`);
+              process.stdout.write(`${await readText(stack.s3, event!.result!.bucket, event!.result!.text)}`);
+              if (options.data !== undefined) {
+                process.stderr.write(
+                  `result: s3://${event!.result!.bucket}/${event!.result!.json} (data in ${stack.dataDir})\n`,
+                );
+              }
             }
           }
-          if (options.json) {
-            process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-          } else if (options.output === undefined) {
-            process.stdout.write(`${await readText(stack.s3, event.result!.bucket, event.result!.text)}`);
-            if (options.data !== undefined) {
-              process.stderr.write(
-                `result: s3://${event.result!.bucket}/${event.result!.json} (data in ${stack.dataDir})\n`,
-              );
-            }
-          }
+          process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
         } catch (error) {
           const { line, exitCode } = describeFailure(error);
           process.stderr.write(`docpipe: ${line}\n`);

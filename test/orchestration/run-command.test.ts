@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,11 +59,15 @@ describe('docpipe run', () => {
   }, 30_000);
 
   test.each([
-    ['a directory', fileURLToPath(new URL('../../fixtures/samples', import.meta.url)), 'is a directory'],
-    ['a missing file', '/nonexistent/scan.pdf', 'no such file'],
+    // The directory is the test's own, empty (made in beforeEach).
+    ['a directory without documents', () => dir, 'no PDF, TIFF, PNG, JPEG or WebP files in this directory'],
+    ['a missing file', () => '/nonexistent/scan.pdf', 'no such file'],
   ])(
     'refuses %s by name before starting the stack',
-    async (_what, path, why) => {
+    async (_what, where, why) => {
+      // Prepare
+      const path = where();
+
       // Act
       const { code, stderr } = await docpipe(['run', path]);
 
@@ -75,6 +79,31 @@ describe('docpipe run', () => {
     },
     30_000,
   );
+
+  test('runs every document of a directory and prints their texts in order', async () => {
+    // Prepare: a directory with the receipt and the two-page letter.
+    const samples = join(dir, 'in');
+    mkdirSync(samples);
+    copyFileSync(receiptPath, join(samples, 'b-receipt.png'));
+    copyFileSync(
+      fileURLToPath(new URL('../../fixtures/samples/letter.pdf', import.meta.url)),
+      join(samples, 'a-letter.pdf'),
+    );
+
+    // Act
+    const { code, stdout, stderr } = await docpipe(['run', samples]);
+
+    // Assess: three pages in all, the letter's text first, the receipt's after its header.
+    expect(code).toBe(0);
+    expect(stderr).toContain('3 page(s) in');
+    const [, letterText, receiptText] = stdout.split(/^==> .* <==$/mu);
+    expect(stdout.match(/^==> .* <==$/gmu)).toEqual([
+      `==> ${join(samples, 'a-letter.pdf')} <==`,
+      `==> ${join(samples, 'b-receipt.png')} <==`,
+    ]);
+    expect(cer(receiptText!, receiptTruth, { normalize: true })).toBeLessThan(0.05);
+    expect(letterText!.length).toBeGreaterThan(receiptText!.length);
+  }, 180_000);
 
   test('submit says when no pipeline answers at its endpoint, without a stack trace', async () => {
     // Act: nothing listens on port 1.
