@@ -71,6 +71,21 @@ const DEFAULT_IMAGE_DPI = 300;
 /** Fast deflate, no per-row filter search: the page is read once, by deskew (~25% less split CPU). */
 const PAGE_PNG = { compressionLevel: 1, adaptiveFiltering: false } as const;
 
+/**
+ * Whether an uploaded PNG can be a page image as it is: 8-bit gray or RGB, no alpha, palette,
+ * interlacing or EXIF turn, which the stages would otherwise each have to undo.
+ */
+function isPagePng(meta: Metadata): boolean {
+  return (
+    meta.depth === 'uchar' &&
+    (meta.channels === 1 || meta.channels === 3) &&
+    !meta.hasAlpha &&
+    !meta.isPalette &&
+    !meta.isProgressive &&
+    (meta.orientation === undefined || meta.orientation === 1)
+  );
+}
+
 export function resolveSplitOptions(options: SplitOptions = {}): ResolvedSplitOptions {
   if (options === null || typeof options !== 'object') {
     throw new InvalidOptionError(`Expected an object for split options but received ${String(options)}`, {
@@ -413,6 +428,12 @@ async function openImage(
   const render = async (index: number): Promise<PageImage> => {
     const meta = pageMeta[index]!;
     try {
+      if (format === 'png' && isPagePng(meta)) {
+        // Already what the stages read: decoded in full only to prove it whole (a truncated file
+        // fails here), then passed on as uploaded, which spares a re-encode (~0.15 s at 300 DPI A4).
+        await sharp(bytes, input()).raw().toBuffer();
+        return { index, png: bytes, width: meta.width, height: meta.height, dpi: plausibleDpi(meta.density) };
+      }
       const gray =
         meta.channels === 1 || meta.channels === 2 || meta.space === 'b-w' || meta.space === 'grey16';
       let image = sharp(bytes, input(format === 'tiff' ? index : undefined)).autoOrient();

@@ -143,6 +143,26 @@ describe('openDocument: images', () => {
     expect([doc.format, doc.pageCount, page.width, page.height, page.dpi]).toEqual(['png', 1, 400, 200, 150]);
   });
 
+  it('passes an 8-bit PNG on as it was uploaded', async () => {
+    // Prepare
+    const png = await smallPage(400, 200);
+    // Act
+    const page = await (await openDocument(png)).renderPage(0);
+    // Assess: the very bytes, no second encoding.
+    expect(page.png.equals(png)).toBe(true);
+  });
+
+  it('writes an interlaced PNG again, plainly', async () => {
+    // Prepare
+    const interlaced = await sharp(await smallPage(400, 200))
+      .png({ progressive: true })
+      .toBuffer();
+    // Act
+    const page = await (await openDocument(interlaced)).renderPage(0);
+    // Assess
+    expect(await sharp(page.png).metadata()).toMatchObject({ isProgressive: false, width: 400, height: 200 });
+  });
+
   it('uses 300 DPI when the image declares no density', async () => {
     // Prepare
     const png = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#fff' } })
