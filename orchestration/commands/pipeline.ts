@@ -390,7 +390,7 @@ export function registerPipeline(program: Command): void {
     )
     .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files, or directories of them')
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
-    .option('--port <n>', 'S3/SQS endpoint port (default: any free port)', parseInteger(0, 65535), 0)
+    .option('--port <n>', 'S3/SQS endpoint port (0: any free port)', parseInteger(0, 65535), 0)
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)", parsePagesOption)
     .option(
