@@ -142,13 +142,16 @@ async function runOcr(args: string[], options: OcrCommandOptions): Promise<numbe
       flushed++;
     }
   };
+  // With several documents each one's last line says how far the command is: [3/12].
+  let finished = 0;
+  const tally = (): string => (files.length > 1 ? `[${++finished}/${files.length}] ` : '');
   let codes: number[];
   try {
     codes = await mapLimit(
       files.map((file, index) => ({ file, index })),
       shared === undefined ? 1 : options.jobs,
       async ({ file, index }) => {
-        const read = await readOne(file, { ...options, files, pool: shared, report: progress });
+        const read = await readOne(file, { ...options, files, pool: shared, report: progress, tally });
         printed[index] = read.stdout;
         flush();
         return read.code;
@@ -167,6 +170,8 @@ interface ReadOneOptions extends Omit<OcrCommandOptions, 'progress'> {
   pool: PagePool | undefined;
   /** Per-page and per-document progress on stderr. */
   report: (line: string, done?: boolean) => void;
+  /** Counts this document as finished; returns what its last line starts with. */
+  tally: () => string;
 }
 
 /** Reads one document and writes its outputs, or returns what goes to stdout; errors are said on stderr. */
@@ -211,7 +216,7 @@ async function readOne(
     });
     const seconds = (performance.now() - started) / 1000;
     options.report(
-      `${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
+      `${options.tally()}${name}: ${result.pageCount} page(s) in ${seconds.toFixed(2)} s (${(seconds / result.pageCount).toFixed(2)} s/page)`,
       true,
     );
     const rendered = await Promise.all(
@@ -231,7 +236,7 @@ async function readOne(
   } catch (error) {
     const why = file === '-' ? undefined : await unreadable(file);
     if (why !== undefined) {
-      process.stderr.write(`docpipe: ${file}: ${why}\n`);
+      process.stderr.write(`docpipe: ${options.tally()}${file}: ${why}\n`);
       return { code: EXIT.failed, stdout: [] };
     }
     const { line, exitCode: code } = describeFailure(error);
@@ -239,7 +244,7 @@ async function readOne(
       isDocpipeError(error) && error.code === 'TooManyPages'
         ? ' (raise --max-pages, or read some of it with --pages)'
         : '';
-    process.stderr.write(`docpipe: ${file}: ${line}${hint}\n`);
+    process.stderr.write(`docpipe: ${options.tally()}${file}: ${line}${hint}\n`);
     return { code, stdout: [] };
   }
 }

@@ -316,10 +316,12 @@ describe('docpipe ocr', () => {
     const receiptPath = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
 
     // Act
-    const { code, stdout } = await docpipe(['ocr', '-j', '2', samplePath, receiptPath]);
+    const { code, stdout, stderr } = await docpipe(['ocr', '-j', '2', samplePath, receiptPath]);
 
-    // Assess
+    // Assess: and stderr counts the documents as they finish.
     expect(code).toBe(0);
+    expect(stderr).toMatch(/^\[1\/2\] (letter\.pdf|receipt\.png): \d page\(s\) in/mu);
+    expect(stderr).toMatch(/^\[2\/2\] (letter\.pdf|receipt\.png): \d page\(s\) in/mu);
     const headers = stdout.split('\n').filter((line) => line.startsWith('==> '));
     expect(headers).toEqual([`==> ${samplePath} <==`, `==> ${receiptPath} <==`]);
   }, 90_000);
