@@ -27,13 +27,15 @@ export const OPTION_METADATA = { pages: 'docpipe-pages', dpi: 'docpipe-dpi' } as
   string
 >;
 
-/** The document options in an object's user metadata (keys as S3 returns them, lower case); undefined when none is set. */
+/** The document options in an object's user metadata (keys in any case); undefined when none is set. */
 export function documentOptionsFrom(
   metadata: Record<string, string> | undefined,
 ): DocumentOptions | undefined {
   const options: DocumentOptions = {};
+  // S3 hands metadata keys back in lower case; an emulator may keep the case the uploader wrote.
+  const byKey = new Map(Object.entries(metadata ?? {}).map(([key, value]) => [key.toLowerCase(), value]));
   for (const [option, key] of Object.entries(OPTION_METADATA) as Array<[keyof DocumentOptions, string]>) {
-    const value = metadata?.[key]?.trim();
+    const value = byKey.get(key)?.trim();
     if (value) options[option] = value;
   }
   return Object.keys(options).length === 0 ? undefined : options;

@@ -130,9 +130,9 @@ describe('processIngestMessages', () => {
   });
 
   it("starts the document with the options its upload's metadata carries", async () => {
-    // Prepare: metadata as S3 returns it (lower-case keys), with a key that is not ours.
+    // Prepare: one key in the case an uploader may write it, and a key that is not ours.
     const starter = recordingStarter();
-    const readMetadata = async () => ({ 'docpipe-pages': ' 2-3 ', 'docpipe-dpi': '200', owner: 'accounts' });
+    const readMetadata = async () => ({ 'docpipe-pages': ' 2-3 ', 'Docpipe-DPI': '200', owner: 'accounts' });
 
     // Act
     await processIngestMessages([{ messageId: '1', body: created('a.pdf') }], starter, readMetadata);
