@@ -1,4 +1,5 @@
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { isDocpipeError } from '../stages/shared/errors.ts';
@@ -136,10 +137,12 @@ export async function overwritesInput(file: string, targets: readonly string[]):
 /** The file names a directory given to `docpipe ocr` contributes: the documents directly in it. */
 const DOCUMENT_EXTENSIONS = new Set(['.pdf', '.tif', '.tiff', '.png', '.jpg', '.jpeg', '.webp']);
 
-/** Why `file` cannot be read, in the words of a shell ('no such file'), or undefined when it can be opened. */
-export async function unreadable(file: string): Promise<string | undefined> {
+/** Why `path` cannot be read as a document, in the words of a shell ('no such file'), or undefined. */
+async function unreadable(path: string): Promise<string | undefined> {
   try {
-    return (await stat(file)).isDirectory() ? 'is a directory' : undefined;
+    if ((await stat(path)).isDirectory()) return 'is a directory';
+    await access(path, constants.R_OK);
+    return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
@@ -149,9 +152,10 @@ export async function unreadable(file: string): Promise<string | undefined> {
 }
 
 /**
- * The documents `docpipe ocr` reads for its arguments: files as given, a directory as the PDF,
- * TIFF, PNG, JPEG and WebP files directly inside it (by extension, sorted by name). A directory
- * without any is an error, as it is for a shell glob that matches nothing.
+ * The documents a command line names, each path looked at once: files as given, a directory as
+ * the PDF, TIFF, PNG, JPEG and WebP files directly inside it (by extension, sorted by name).
+ * `errors` names each path that cannot be read, and each directory without documents (as a shell
+ * glob that matches nothing would); the caller decides whether the rest go ahead.
  */
 export async function expandDocuments(
   args: readonly string[],
@@ -159,8 +163,13 @@ export async function expandDocuments(
   const files: string[] = [];
   const errors: string[] = [];
   for (const arg of args) {
-    if (arg === '-' || (await unreadable(arg)) !== 'is a directory') {
+    const why = arg === '-' ? undefined : await unreadable(arg);
+    if (why === undefined) {
       files.push(arg);
+      continue;
+    }
+    if (why !== 'is a directory') {
+      errors.push(`${arg}: ${why}`);
       continue;
     }
     const entries = await readdir(arg, { withFileTypes: true });

@@ -21,7 +21,6 @@ import {
   parsePagesOption,
   progressWriter,
   sharedOutput,
-  unreadable,
 } from '../cli-support.ts';
 import { ocrDocument, PagePool } from '../inprocess.ts';
 
@@ -234,11 +233,6 @@ async function readOne(
     const header = options.files.length > 1 && options.format[0] === 'text' ? [`==> ${file} <==\n`] : [];
     return { code: EXIT.ok, stdout: [...header, rendered[0]!] };
   } catch (error) {
-    const why = file === '-' ? undefined : await unreadable(file);
-    if (why !== undefined) {
-      process.stderr.write(`docpipe: ${options.tally()}${file}: ${why}\n`);
-      return { code: EXIT.failed, stdout: [] };
-    }
     const { line, exitCode: code } = describeFailure(error);
     const hint =
       isDocpipeError(error) && error.code === 'TooManyPages'

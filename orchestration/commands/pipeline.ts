@@ -29,7 +29,6 @@ import {
   parsePagesOption,
   progressWriter,
   sharedOutput,
-  unreadable,
 } from '../cli-support.ts';
 import { type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
@@ -172,20 +171,8 @@ async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
 const WAIT_CONCURRENCY = 8;
 
 /**
- * Whether `file` is no document to upload (missing, unreadable): says so before the stack starts
- * or anything is sent; the exit code says failed, as `docpipe ocr` does.
- */
-async function refuseUnreadable(file: string): Promise<boolean> {
-  const why = await unreadable(file);
-  if (why === undefined) return false;
-  process.stderr.write(`docpipe: ${file}: ${why}\n`);
-  process.exitCode = EXIT.failed;
-  return true;
-}
-
-/**
  * The documents a `submit` or `run` command line names, once every check that needs no pipeline
- * has passed (directories expanded, files readable, --key for one file, outputs that neither clash
+ * has passed (directories expanded, every path readable, --key for one file, outputs that neither clash
  * nor overwrite an input); undefined after saying why, with the exit code set.
  */
 async function documentsToSend(
@@ -203,7 +190,6 @@ async function documentsToSend(
     process.exitCode = EXIT.usage;
     return undefined;
   }
-  for (const file of files) if (await refuseUnreadable(file)) return undefined;
   if (options.output !== undefined) {
     const clash = sharedOutput(files, options.output, Object.keys(OUTPUT_EXTENSIONS) as OutputKind[]);
     if (clash !== undefined) {
