@@ -239,7 +239,6 @@ export class PagePool {
   private readonly threads: number;
   private readonly idle: PageWorker[] = [];
   private readonly waiting: Array<(worker: PageWorker) => void> = [];
-  private running = 0;
   private spawned = 0;
   private readonly all = new Set<PageWorker>();
 
@@ -258,10 +257,8 @@ export class PagePool {
   acquire(): Promise<PageWorker> {
     const free = this.idle.pop();
     if (free) return Promise.resolve(free);
-    if (this.running < this.size) {
-      this.running++;
-      return Promise.resolve(this.spawn());
-    }
+    // `all` holds the live workers: a replaced one leaves it as its successor joins.
+    if (this.all.size < this.size) return Promise.resolve(this.spawn());
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 

@@ -146,16 +146,12 @@ async function runOcr(args: string[], options: OcrCommandOptions): Promise<numbe
   const tally = (): string => (files.length > 1 ? `[${++finished}/${files.length}] ` : '');
   let codes: number[];
   try {
-    codes = await mapLimit(
-      files.map((file, index) => ({ file, index })),
-      shared === undefined ? 1 : options.jobs,
-      async ({ file, index }) => {
-        const read = await readOne(file, { ...options, files, pool: shared, report: progress, tally });
-        printed[index] = read.stdout;
-        flush();
-        return read.code;
-      },
-    );
+    codes = await mapLimit(files, shared === undefined ? 1 : options.jobs, async (file, index) => {
+      const read = await readOne(file, { ...options, files, pool: shared, report: progress, tally });
+      printed[index] = read.stdout;
+      flush();
+      return read.code;
+    });
   } finally {
     await shared?.close();
   }
