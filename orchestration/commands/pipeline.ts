@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import {
   type DocumentOptions,
   documentIdFor,
@@ -238,6 +238,20 @@ function failureLine(file: string, event: ResultEvent): string {
   return `docpipe: ${file}: ${code}: ${message}${stage ? ` (stage ${stage}${page ? `, page ${page}` : ''})` : ''}\n`;
 }
 
+/** The flags of `submit` and `run` that travel with each upload as its document options. */
+const DOCUMENT_FLAGS = {
+  pages: () =>
+    new Option(
+      '--pages <list>',
+      "read only these pages, e.g. '1-3,7,10-' (sent as x-amz-meta-docpipe-pages)",
+    ).argParser(parsePagesOption),
+  dpi: () =>
+    new Option(
+      '--dpi <n>',
+      'resolution PDF pages are rendered at (sent as x-amz-meta-docpipe-dpi; default: DOCPIPE_DPI, or 300)',
+    ).argParser(parseDpiOption),
+};
+
 /** The upload options of a `submit` or `run` command line. */
 function submitOptions(options: { key?: string; pages?: string; dpi?: number }): SubmitOptions {
   return {
@@ -298,16 +312,8 @@ export function registerPipeline(program: Command): void {
     .description('upload documents to the input bucket (the running pipeline processes them)')
     .argument('<file...>', 'PDF, TIFF, PNG, JPEG or WebP files, or directories of them')
     .option('--key <key>', 'object key (default: the file name; one file only)')
-    .option(
-      '--pages <list>',
-      "read only these pages, e.g. '1-3,7,10-' (sent as x-amz-meta-docpipe-pages)",
-      parsePagesOption,
-    )
-    .option(
-      '--dpi <n>',
-      'resolution PDF pages are rendered at (sent as x-amz-meta-docpipe-dpi)',
-      parseDpiOption,
-    )
+    .addOption(DOCUMENT_FLAGS.pages())
+    .addOption(DOCUMENT_FLAGS.dpi())
     .option('--wait', 'wait for the result events and print them', false)
     .option(
       '-o, --output <dir>',
@@ -378,12 +384,8 @@ export function registerPipeline(program: Command): void {
     .option('--data <dir>', 'data directory (default: a temporary one, removed afterwards)')
     .option('--port <n>', 'S3/SQS endpoint port (0: any free port)', parseInteger(0, 65535), 0)
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
-    .option('--pages <list>', "read only these pages, e.g. '1-3,7,10-' (numbered from 1)", parsePagesOption)
-    .option(
-      '--dpi <n>',
-      'resolution PDF pages are rendered at (default: DOCPIPE_DPI, or 300)',
-      parseDpiOption,
-    )
+    .addOption(DOCUMENT_FLAGS.pages())
+    .addOption(DOCUMENT_FLAGS.dpi())
     .option('--json', 'print the result events as JSON instead of the text', false)
     .option(
       '-o, --output <dir>',
