@@ -4,13 +4,13 @@ import { Worker } from 'node:worker_threads';
 import { assembleDocument, type DocumentResult, type PageOutcome } from '../stages/assemble/core.ts';
 import type { PdfPageImage } from '../stages/assemble/pdf.ts';
 import { stageConfig } from '../stages/shared/config.ts';
-import { fromErrorJSON, TooManyPagesError, WorkerCrashedError } from '../stages/shared/errors.ts';
+import { fromErrorJSON, WorkerCrashedError } from '../stages/shared/errors.ts';
 import { logger } from '../stages/shared/logger.ts';
 import { getModelStore } from '../stages/shared/model-store.ts';
 import type { PageImage } from '../stages/shared/types.ts';
 import { booleanOption, integerIn, invalidParameter, rejectUnknownKeys } from '../stages/shared/validate.ts';
 import { MAX_PAGES, type OpenedDocument, openDocument } from '../stages/split/core.ts';
-import { selectPages } from '../stages/split/pages.ts';
+import { fileLimit, pagesToRead } from '../stages/split/pages.ts';
 import { elapsedMs, type PageFlags, type PageRead, processPage } from './page.ts';
 import type { PageReply, PageRequest } from './page-worker.ts';
 
@@ -109,8 +109,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
   const started = performance.now();
   const document = await openDocument(bytes, {
     dpi,
-    // With a selection the limit applies to the pages read, checked below, not to the file.
-    maxPages: options.pages === undefined ? maxPages : MAX_PAGES,
+    maxPages: fileLimit(options.pages, maxPages),
     maxPixels: options.maxPixels ?? stageConfig.maxPixels,
     maxBytes: options.maxBytes ?? stageConfig.maxBytes,
   });
@@ -118,15 +117,7 @@ export async function ocrDocument(bytes: Buffer, options: OcrOptions = {}): Prom
   let numbers: number[];
   let pages: PageOutcome[];
   try {
-    numbers =
-      options.pages === undefined
-        ? Array.from({ length: document.pageCount }, (_, i) => i + 1)
-        : selectPages(options.pages, document.pageCount);
-    if (numbers.length > maxPages) {
-      throw new TooManyPagesError(`${numbers.length} pages are selected; the limit is ${maxPages}`, {
-        details: { pages: numbers.length, maxPages },
-      });
-    }
+    numbers = pagesToRead(options.pages, document.pageCount, maxPages);
     pages = await readPages(document, numbers, {
       deskew,
       denoise,

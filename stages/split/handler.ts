@@ -14,12 +14,11 @@ import {
 } from '../shared/artifacts.ts';
 import { handlerContext } from '../shared/aws.ts';
 import { stageConfig } from '../shared/config.ts';
-import { TooManyPagesError } from '../shared/errors.ts';
 import { defineHandler, type StageEventBase } from '../shared/handler-kit.ts';
 import type { DocumentFormat } from '../shared/types.ts';
 import { integerIn, invalidParameter } from '../shared/validate.ts';
-import { DPI_RANGE, MAX_PAGES, openDocument } from './core.ts';
-import { selectPages } from './pages.ts';
+import { DPI_RANGE, openDocument } from './core.ts';
+import { fileLimit, pagesToRead } from './pages.ts';
 
 export interface SplitEvent extends StageEventBase {
   source: SourceRef;
@@ -53,15 +52,14 @@ export const handler = defineHandler<SplitEvent, SplitOutput>('split', async (ev
   const asked = event.source.options ?? {};
   const document = await openDocument(bytes, {
     dpi: asked.dpi === undefined ? stageConfig.dpi : metadataInteger('dpi', asked.dpi, ...DPI_RANGE),
-    // With a selection the limit applies to the pages read, checked below, not to the file.
-    maxPages: asked.pages === undefined ? stageConfig.maxPages : MAX_PAGES,
+    maxPages: fileLimit(asked.pages, stageConfig.maxPages),
     maxPixels: stageConfig.maxPixels,
     maxBytes: stageConfig.maxBytes,
   });
   const pages: SplitOutput['pages'] = [];
   let numbers: number[];
   try {
-    numbers = pagesToSplit(asked, document.pageCount, stageConfig.maxPages);
+    numbers = pagesToRead(asked.pages, document.pageCount, stageConfig.maxPages, from('pages'));
     for (const number of numbers) {
       const page = await document.renderPage(number - 1);
       const ref = { bucket: env.artifactsBucket, key: pageKey(event.documentId, number, 'page.png') };
@@ -92,16 +90,4 @@ const from = (option: keyof DocumentOptions) =>
 function metadataInteger(option: keyof DocumentOptions, raw: string, min: number, max: number): number {
   if (!/^\d+$/u.test(raw)) throw invalidParameter(from(option), `an integer between ${min} and ${max}`, raw);
   return integerIn(from(option), Number(raw), min, max);
-}
-
-/** Every page, or the uploader's selection: at most `maxPages` either way. */
-function pagesToSplit(asked: DocumentOptions, pageCount: number, maxPages: number): number[] {
-  if (asked.pages === undefined) return Array.from({ length: pageCount }, (_, i) => i + 1);
-  const numbers = selectPages(asked.pages, pageCount, from('pages'));
-  if (numbers.length > maxPages) {
-    throw new TooManyPagesError(`${numbers.length} pages are selected; the limit is ${maxPages}`, {
-      details: { pages: numbers.length, maxPages },
-    });
-  }
-  return numbers;
 }

@@ -1,4 +1,5 @@
-import { InvalidOptionError } from '../shared/errors.ts';
+import { InvalidOptionError, TooManyPagesError } from '../shared/errors.ts';
+import { MAX_PAGES } from './core.ts';
 
 const EXPECTED = "page numbers and ranges such as '1-3,7,10-'";
 
@@ -49,4 +50,32 @@ export function selectPages(spec: string, pageCount: number, name = 'pages'): nu
     for (let page = from; page <= to; page++) chosen.add(page);
   }
   return [...chosen].sort((a, b) => a - b);
+}
+
+/**
+ * The page limit to open a document with: with a selection (`spec`), the limit applies to the
+ * pages selected (`pagesToRead`), not to the file, so `--pages 1-20` reads the start of a longer one.
+ */
+export function fileLimit(spec: string | undefined, maxPages: number): number {
+  return spec === undefined ? maxPages : MAX_PAGES;
+}
+
+/**
+ * The pages to read of a document of `pageCount` pages: every page, or those `spec` selects (see
+ * `selectPages`, whose errors call it `name`); a selection of more than `maxPages` is TooManyPages.
+ */
+export function pagesToRead(
+  spec: string | undefined,
+  pageCount: number,
+  maxPages: number,
+  name = 'pages',
+): number[] {
+  if (spec === undefined) return Array.from({ length: pageCount }, (_, i) => i + 1);
+  const numbers = selectPages(spec, pageCount, name);
+  if (numbers.length > maxPages) {
+    throw new TooManyPagesError(`${numbers.length} pages are selected; the limit is ${maxPages}`, {
+      details: { pages: numbers.length, maxPages },
+    });
+  }
+  return numbers;
 }

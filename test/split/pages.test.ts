@@ -1,5 +1,5 @@
-import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { parsePageSelection, selectPages } from '../../stages/split/pages.ts';
+import { InvalidOptionError, TooManyPagesError } from '../../stages/shared/errors.ts';
+import { fileLimit, pagesToRead, parsePageSelection, selectPages } from '../../stages/split/pages.ts';
 
 describe('selectPages', () => {
   test('reads single pages, ranges and open-ended ranges', () => {
@@ -58,5 +58,24 @@ describe('parsePageSelection', () => {
     expect(parse).toThrow(
       "Expected page numbers and ranges such as '1-3,7,10-' for --pages but received '2-1'",
     );
+  });
+});
+
+describe('pagesToRead', () => {
+  test('reads every page without a selection', () => {
+    expect(pagesToRead(undefined, 3, 10)).toEqual([1, 2, 3]);
+  });
+
+  test('holds a selection, not the file, to the page limit', () => {
+    // Prepare: a 600-page file opened with a limit of 500.
+    const limit = fileLimit('1-20', 500);
+
+    // Act
+    const numbers = pagesToRead('1-20', 600, 500);
+
+    // Assess
+    expect(limit).toBeGreaterThan(600);
+    expect(numbers).toHaveLength(20);
+    expect(() => pagesToRead('1-', 600, 500)).toThrow(TooManyPagesError);
   });
 });
