@@ -232,6 +232,50 @@ async function waitForAll(
   });
 }
 
+/** Uploads each file in turn; `onSent` hears of each upload. */
+async function sendAll(
+  s3: S3Client,
+  config: PipelineConfig,
+  files: readonly string[],
+  options: SubmitOptions,
+  onSent: (upload: Sent) => void = () => {},
+): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  for (const file of files) {
+    const upload = { file, ...(await submitFile(s3, config, file, options)) };
+    onSent(upload);
+    sent.push(upload);
+  }
+  return sent;
+}
+
+/**
+ * Goes through the documents in the order given, once their events are in: says why each failed
+ * one failed, saves each processed one's results into `output` (if given), then hands it to
+ * `print`. Returns how many failed.
+ */
+async function settle(
+  s3: S3Client,
+  sent: readonly Sent[],
+  output: string | undefined,
+  print: (upload: Sent, event: ResultEvent) => Promise<void>,
+): Promise<number> {
+  let failed = 0;
+  for (const upload of sent) {
+    const event = upload.event!;
+    if (event.type === 'document.failed') {
+      failed++;
+      process.stderr.write(failureLine(upload.file, event));
+    } else if (output !== undefined) {
+      for (const path of await saveResults(s3, event.result!, output, upload.file)) {
+        process.stderr.write(`${upload.file} -> ${path}\n`);
+      }
+    }
+    await print(upload, event);
+  }
+  return failed;
+}
+
 /** The line that says why a document failed: its file, code, message, and where. */
 function failureLine(file: string, event: ResultEvent): string {
   const { code, message, stage, page } = event.error!;
@@ -341,33 +385,19 @@ export function registerPipeline(program: Command): void {
         if (files === undefined) return;
         const config = targetConfig(options);
         const s3 = new S3Client(clientConfig(config));
-        const submitted: Sent[] = [];
-        for (const file of files) {
-          const upload = await submitFile(s3, config, file, submitOptions(options));
+        const submitted = await sendAll(s3, config, files, submitOptions(options), (upload) =>
           process.stderr.write(
             `uploaded s3://${upload.bucket}/${upload.key} (document ${upload.documentId})\n`,
-          );
-          submitted.push({ file, ...upload });
-        }
+          ),
+        );
         if (!options.wait && options.output === undefined) {
           for (const { documentId } of submitted) process.stdout.write(`${documentId}\n`);
           return;
         }
         await waitForAll(s3, config, submitted, options.timeout * 1000);
-        let failed = 0;
-        for (const { file, event } of submitted) {
-          if (event!.type === 'document.processed') {
-            if (options.output !== undefined) {
-              for (const path of await saveResults(s3, event!.result!, options.output, file)) {
-                process.stderr.write(`${file} -> ${path}\n`);
-              }
-            }
-          } else {
-            failed++;
-            process.stderr.write(failureLine(file, event!));
-          }
+        const failed = await settle(s3, submitted, options.output, async (_, event) => {
           process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-        }
+        });
         if (submitted.length > 1) {
           process.stderr.write(`${submitted.length - failed} processed, ${failed} failed\n`);
         }
@@ -419,10 +449,7 @@ export function registerPipeline(program: Command): void {
         });
         try {
           const started = performance.now();
-          const sent: Sent[] = [];
-          for (const file of files) {
-            sent.push({ file, ...(await submitFile(stack.s3, stack.config, file, submitOptions(options))) });
-          }
+          const sent = await sendAll(stack.s3, stack.config, files, submitOptions(options));
           const what =
             files.length === 1
               ? `${files[0]} as s3://${sent[0]!.bucket}/${sent[0]!.key}`
@@ -441,29 +468,19 @@ export function registerPipeline(program: Command): void {
               : `${pages} page(s) in ${seconds} s${failed > 0 ? `; ${failed} of ${events.length} documents failed` : ''}`,
             true,
           );
-          for (const { file, event } of sent) {
-            if (event!.type === 'document.failed') {
-              process.stderr.write(failureLine(file, event!));
-              if (options.json) process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-              continue;
-            }
-            if (options.output !== undefined) {
-              for (const path of await saveResults(stack.s3, event!.result!, options.output, file)) {
-                process.stderr.write(`${file} -> ${path}\n`);
-              }
-            }
+          await settle(stack.s3, sent, options.output, async ({ file }, event) => {
             if (options.json) {
               process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
-            } else if (options.output === undefined) {
+            } else if (options.output === undefined && event.type === 'document.processed') {
               if (files.length > 1) process.stdout.write(`==> ${file} <==\n`);
-              process.stdout.write(`${await readText(stack.s3, event!.result!.bucket, event!.result!.text)}`);
+              process.stdout.write(await readText(stack.s3, event.result!.bucket, event.result!.text));
               if (options.data !== undefined) {
                 process.stderr.write(
-                  `result: s3://${event!.result!.bucket}/${event!.result!.json} (data in ${stack.dataDir})\n`,
+                  `result: s3://${event.result!.bucket}/${event.result!.json} (data in ${stack.dataDir})\n`,
                 );
               }
             }
-          }
+          });
           process.exitCode = failed === 0 ? EXIT.ok : EXIT.failed;
         } catch (error) {
           const { line, exitCode } = describeFailure(error);
