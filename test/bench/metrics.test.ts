@@ -8,6 +8,7 @@ import {
   canonicalLines,
   cer,
   charEdits,
+  joinPunctuationSpacing,
   levenshtein,
   normalizeText,
   rate,
@@ -107,6 +108,31 @@ describe('bagF1', () => {
       2 / 3,
       (2 * 0.5 * (2 / 3)) / (0.5 + 2 / 3),
     ]);
+  });
+
+  it('with joinPunctuation, scores a FUNSD-style split after hyphens as the printed token', () => {
+    // Act
+    const plain = bagCount('SS# 407-64-3484', 'SS# 407- 64- 3484');
+    const joined = bagCount('SS# 407-64-3484', 'SS# 407- 64- 3484', { joinPunctuation: true });
+    // Assess
+    expect(plain.matched).toBe(1);
+    expect(joined).toEqual({ matched: 2, hypothesis: 2, reference: 2 });
+  });
+
+  it('with joinPunctuation, still counts a wrong character and a missing word break', () => {
+    // Act
+    const count = bagCount('Date : 25/12/2O18 TOTALRM', 'DATE: 25/12/2018 TOTAL RM', {
+      joinPunctuation: true,
+    });
+    // Assess
+    expect(count).toEqual({ matched: 1, hypothesis: 3, reference: 4 });
+  });
+
+  it('joinPunctuationSpacing keeps line breaks', () => {
+    // Act
+    const joined = joinPunctuationSpacing('Date :\n- item ( a )');
+    // Assess
+    expect(joined).toBe('Date:\n-item (a)');
   });
 
   it('case-folds and NFKC-normalises tokens', () => {
