@@ -86,14 +86,35 @@ export const OUTPUT_EXTENSIONS = {
 } as const;
 export type OutputKind = keyof typeof OUTPUT_EXTENSIONS;
 
-/** Where the `kind` output of `file` goes in `dir`: the file's name with the output's extension. */
-export function outputPath(file: string, dir: string, kind: OutputKind): string {
-  return join(dir, `${basename(file, extname(file))}.${OUTPUT_EXTENSIONS[kind]}`);
+/**
+ * The name each input's outputs take, before their extension: the file's name without its own
+ * extension, or with it where two inputs share that stem, so that `scan.pdf` and `scan.png` in one
+ * folder write `scan.pdf.txt` and `scan.png.txt` instead of one `scan.txt` (stems compared without
+ * case, as macOS and Windows file systems do). `-` (stdin) is named `stdin`.
+ */
+export function outputStems(files: readonly string[]): Map<string, string> {
+  const stem = (file: string): string => (file === '-' ? 'stdin' : basename(file, extname(file)));
+  const holders = new Map<string, Set<string>>();
+  for (const file of files) {
+    const key = stem(file).toLowerCase();
+    holders.set(key, (holders.get(key) ?? new Set()).add(resolve(file)));
+  }
+  return new Map(
+    files.map((file) => {
+      const shared = (holders.get(stem(file).toLowerCase())?.size ?? 0) > 1;
+      return [file, shared && file !== '-' ? basename(file) : stem(file)];
+    }),
+  );
+}
+
+/** Where the `kind` output named `stem` (see `outputStems`) goes in `dir`. */
+export function outputPath(stem: string, dir: string, kind: OutputKind): string {
+  return join(dir, `${stem}.${OUTPUT_EXTENSIONS[kind]}`);
 }
 
 /**
- * The first output that two different inputs would both write ('docpipe ocr -o out a/scan.pdf
- * b/scan.pdf', or scan.pdf beside scan.png), as a message naming both; undefined when every input
+ * The first output that two different inputs would still both write once named by `outputStems`
+ * ('docpipe ocr -o out a/scan.pdf b/scan.pdf'), as a message naming both; undefined when every input
  * has outputs of its own. The second would silently replace the first's, so nothing is read.
  */
 export function sharedOutput(
@@ -101,14 +122,15 @@ export function sharedOutput(
   dir: string,
   kinds: readonly OutputKind[],
 ): string | undefined {
+  const stems = outputStems(files);
   const writers = new Map<string, string>();
   for (const file of files) {
-    const name = file === '-' ? 'stdin' : file;
     for (const kind of kinds) {
-      const target = resolve(outputPath(name, dir, kind));
+      const path = outputPath(stems.get(file)!, dir, kind);
+      const target = resolve(path).toLowerCase();
       const other = writers.get(target);
       if (other !== undefined && resolve(other) !== resolve(file)) {
-        return `${other} and ${file} would both write ${outputPath(name, dir, kind)}; give them separate --output directories (or rename one)`;
+        return `${other} and ${file} would both write ${path}; give them separate --output directories (or rename one)`;
       }
       writers.set(target, file);
     }

@@ -15,6 +15,7 @@ import {
   expandDocuments,
   OUTPUT_EXTENSIONS,
   outputPath,
+  outputStems,
   overwritesInput,
   parseDpiOption,
   parseInteger,
@@ -144,10 +145,11 @@ async function runOcr(args: string[], options: OcrCommandOptions): Promise<numbe
   // With several documents each one's last line says how far the command is: [3/12].
   let finished = 0;
   const tally = (): string => (files.length > 1 ? `[${++finished}/${files.length}] ` : '');
+  const stems = outputStems(files);
   let codes: number[];
   try {
     codes = await mapLimit(files, shared === undefined ? 1 : options.jobs, async (file, index) => {
-      const read = await readOne(file, { ...options, files, pool: shared, report: progress, tally });
+      const read = await readOne(file, { ...options, files, stems, pool: shared, report: progress, tally });
       printed[index] = read.stdout;
       flush();
       return read.code;
@@ -162,6 +164,8 @@ async function runOcr(args: string[], options: OcrCommandOptions): Promise<numbe
 interface ReadOneOptions extends Omit<OcrCommandOptions, 'progress'> {
   /** Every document of the command line, for the headers between them. */
   files: readonly string[];
+  /** What each document's outputs are named (`outputStems`). */
+  stems: ReadonlyMap<string, string>;
   pool: PagePool | undefined;
   /** Per-page and per-document progress on stderr. */
   report: (line: string, done?: boolean) => void;
@@ -186,8 +190,9 @@ async function readOne(
     }
     const name = stdin ? 'stdin' : basename(file);
     const output = options.output;
+    const stem = options.stems.get(file)!;
     const targets =
-      output === undefined ? undefined : options.format.map((format) => outputPath(name, output, format));
+      output === undefined ? undefined : options.format.map((format) => outputPath(stem, output, format));
     if (targets !== undefined && !stdin && (await overwritesInput(file, targets))) {
       return { code: EXIT.usage, stdout: [] };
     }

@@ -23,6 +23,7 @@ import {
   OUTPUT_EXTENSIONS,
   type OutputKind,
   outputPath,
+  outputStems,
   overwritesInput,
   parseDpiOption,
   parseInteger,
@@ -136,32 +137,35 @@ function resultKeys(result: NonNullable<ResultEvent['result']>): Array<[OutputKi
 }
 
 /**
- * Copies a processed document's outputs out of the results bucket into `dir`, named as
- * `docpipe ocr -o` names them (`outputPath`); returns the paths written.
+ * Copies a processed document's outputs out of the results bucket into `dir`, named `stem` and
+ * their extension as `docpipe ocr -o` names them (`outputStems`); returns the paths written.
  */
 async function saveResults(
   s3: S3Client,
   result: NonNullable<ResultEvent['result']>,
   dir: string,
-  file: string,
+  stem: string,
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const [kind, key] of resultKeys(result)) {
     if (key === undefined) continue;
-    const path = outputPath(file, dir, kind);
+    const path = outputPath(stem, dir, kind);
     await writeFile(path, await getBytes(s3, { bucket: result.bucket, key }));
     written.push(path);
   }
   return written;
 }
 
-/** Whether saving `file`'s results into `dir` would overwrite `file`; if so, the exit code says usage. */
-async function refuseOverwrite(file: string, dir: string): Promise<boolean> {
+/**
+ * Whether saving `file`'s results, named `stem`, into `dir` would overwrite `file`; if so, the exit
+ * code says usage.
+ */
+async function refuseOverwrite(file: string, stem: string, dir: string): Promise<boolean> {
   const kinds = Object.keys(OUTPUT_EXTENSIONS) as OutputKind[];
   const refused = await overwritesInput(
     file,
-    kinds.map((kind) => outputPath(file, dir, kind)),
+    kinds.map((kind) => outputPath(stem, dir, kind)),
   );
   if (refused) process.exitCode = EXIT.usage;
   return refused;
@@ -197,7 +201,9 @@ async function documentsToSend(
       process.exitCode = EXIT.usage;
       return undefined;
     }
-    for (const file of files) if (await refuseOverwrite(file, options.output)) return undefined;
+    const stems = outputStems(files);
+    for (const file of files)
+      if (await refuseOverwrite(file, stems.get(file)!, options.output)) return undefined;
   }
   return files;
 }
@@ -261,13 +267,14 @@ async function settle(
   print: (upload: Sent, event: ResultEvent) => Promise<void>,
 ): Promise<number> {
   let failed = 0;
+  const stems = outputStems(sent.map((upload) => upload.file));
   for (const upload of sent) {
     const event = upload.event!;
     if (event.type === 'document.failed') {
       failed++;
       process.stderr.write(failureLine(upload.file, event));
     } else if (output !== undefined) {
-      for (const path of await saveResults(s3, event.result!, output, upload.file)) {
+      for (const path of await saveResults(s3, event.result!, output, stems.get(upload.file)!)) {
         process.stderr.write(`${upload.file} -> ${path}\n`);
       }
     }

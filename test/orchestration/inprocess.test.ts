@@ -258,21 +258,47 @@ describe('docpipe ocr', () => {
     });
   }, 30_000);
 
-  test('refuses two documents whose outputs would share a name, before reading either', async () => {
-    await withTempDir('clash', async (dir) => {
-      // Prepare: scan.pdf and scan.png would both be written as scan.txt.
-      const pdfCopy = join(dir, 'scan.pdf');
-      const pngCopy = join(dir, 'scan.png');
-      copyFileSync(samplePath, pdfCopy);
-      copyFileSync(fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url)), pngCopy);
+  test('names the outputs of scan.pdf and scan.png after their whole file names', async () => {
+    await withTempDir('stems', async (dir) => {
+      // Prepare: two documents with one stem, and a third of its own.
+      copyFileSync(samplePath, join(dir, 'scan.pdf'));
+      const receipt = fileURLToPath(new URL('../../fixtures/samples/receipt.png', import.meta.url));
+      copyFileSync(receipt, join(dir, 'scan.png'));
+      copyFileSync(receipt, join(dir, 'receipt.png'));
       const out = join(dir, 'out');
 
       // Act
-      const { code, stderr } = await docpipe(['ocr', '-o', out, pdfCopy, pngCopy]);
+      const { code } = await docpipe(['ocr', '--pages', '1', '-o', out, dir]);
+
+      // Assess: each document has its own text, the letter's from the PDF.
+      expect(code).toBe(0);
+      expect(readdirSync(out).sort()).toEqual(['receipt.txt', 'scan.pdf.txt', 'scan.png.txt']);
+      expect(
+        cer(readFileSync(join(out, 'scan.pdf.txt'), 'utf8'), pageTruth(1), { normalize: true }),
+      ).toBeLessThan(0.01);
+      expect(readFileSync(join(out, 'scan.png.txt'), 'utf8')).toBe(
+        readFileSync(join(out, 'receipt.txt'), 'utf8'),
+      );
+    });
+  }, 90_000);
+
+  test('refuses two documents that would still write one file, before reading either', async () => {
+    await withTempDir('clash', async (dir) => {
+      // Prepare: a/scan.pdf and b/scan.pdf would both be written as scan.txt.
+      mkdirSync(join(dir, 'a'));
+      mkdirSync(join(dir, 'b'));
+      const first = join(dir, 'a', 'scan.pdf');
+      const second = join(dir, 'b', 'scan.pdf');
+      copyFileSync(samplePath, first);
+      copyFileSync(samplePath, second);
+      const out = join(dir, 'out');
+
+      // Act
+      const { code, stderr } = await docpipe(['ocr', '-o', out, first, second]);
 
       // Assess: a usage error naming both, and nothing written.
       expect(code).toBe(2);
-      expect(stderr).toContain(`${pdfCopy} and ${pngCopy} would both write ${join(out, 'scan.txt')}`);
+      expect(stderr).toContain(`${first} and ${second} would both write ${join(out, 'scan.pdf.txt')}`);
       expect(existsSync(out)).toBe(false);
     });
   }, 30_000);
