@@ -145,6 +145,7 @@ async function main(): Promise<void> {
     }
     let edits: EditCount = { edits: 0, length: 0 };
     let bag: BagCount = { matched: 0, hypothesis: 0, reference: 0 };
+    let joined: BagCount = { matched: 0, hypothesis: 0, reference: 0 };
     let seconds = 0;
     let detCpu = 0;
     let recCpu = 0;
@@ -177,12 +178,13 @@ async function main(): Promise<void> {
       const pageBag = bagCount(text, sample.truth);
       edits = addEdits(edits, pageEdits);
       bag = addBags(bag, pageBag);
+      joined = addBags(joined, bagCount(text, sample.truth, { joinPunctuation: true }));
       perPage.push({ name: sample.name, f1: bagScore(pageBag).f1, cer: rate(pageEdits) });
     }
     const { precision, recall, f1 } = bagScore(bag);
     const pct = (v: number): string => `${(100 * v).toFixed(2)}%`;
     console.log(
-      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(rate(edits))}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)})  ${(seconds / samples.length).toFixed(3)} s/page wall, CPU ${(detCpu / samples.length).toFixed(3)} detect + ${(recCpu / samples.length).toFixed(3)} recognize s/page`,
+      `${setName.padEnd(6)} pages ${String(samples.length).padStart(3)}  CER ${pct(rate(edits))}  word-bag F1 ${pct(f1)} (P ${pct(precision)} R ${pct(recall)}, joined ${pct(bagScore(joined).f1)})  ${(seconds / samples.length).toFixed(3)} s/page wall, CPU ${(detCpu / samples.length).toFixed(3)} detect + ${(recCpu / samples.length).toFixed(3)} recognize s/page`,
     );
     const worst = Number(values.worst);
     if (worst > 0) {
