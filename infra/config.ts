@@ -1,3 +1,4 @@
+import { DEFAULT_ARTIFACT_EXPIRY_DAYS } from '../orchestration/config.ts';
 import type { AslDefinition } from '../orchestration/pipeline.ts';
 import {
   FUNCTION_PLACEHOLDERS,
@@ -284,7 +285,11 @@ export function resolveInfraConfig(context: Record<string, unknown> = {}): Infra
     maxReceiveCount: opt('maxReceiveCount', (n, v) => asInteger(n, v, 1, 1000), 5),
     triggerBatchSize,
     triggerBatchWindowSeconds,
-    artifactsExpirationDays: opt('artifactsExpirationDays', (n, v) => asInteger(n, v, 1, 3650), 7),
+    artifactsExpirationDays: opt(
+      'artifactsExpirationDays',
+      (n, v) => asInteger(n, v, 1, 3650),
+      DEFAULT_ARTIFACT_EXPIRY_DAYS,
+    ),
     removalPolicy: opt('removalPolicy', (n, v) => oneOf(n, v, REMOVAL_POLICIES), 'retain'),
     deployModels: opt('deployModels', asBoolean, true),
     operatorPolicy: opt('operatorPolicy', asBoolean, true),

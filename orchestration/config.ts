@@ -24,6 +24,12 @@ export interface PipelineConfig {
 
 export const LOCAL_PORT = 4566;
 
+/**
+ * Days the intermediate artifacts (rendered pages, per-stage outputs) are kept: the AWS stack's
+ * lifecycle rule and the embedded stack's sweeper both default to this.
+ */
+export const DEFAULT_ARTIFACT_EXPIRY_DAYS = 7;
+
 export const DEFAULT_NAMES = {
   inputBucket: 'docpipe-input',
   artifactsBucket: 'docpipe-artifacts',

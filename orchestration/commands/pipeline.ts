@@ -31,7 +31,7 @@ import {
   progressWriter,
   sharedOutput,
 } from '../cli-support.ts';
-import { type PipelineConfig, readPipelineConfig } from '../config.ts';
+import { DEFAULT_ARTIFACT_EXPIRY_DAYS, type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
 import { resolveQueueUrl } from '../queues.ts';
@@ -320,7 +320,7 @@ function printStack(stack: LocalStack): void {
       `  S3 and SQS endpoint: ${stack.endpoint}`,
       `  Step Functions API:  ${stack.controlEndpoint}   <- docpipe executions / describe / replay`,
       `  input bucket:        s3://${config.inputBucket}   <- put documents here`,
-      `  artifacts bucket:    s3://${config.artifactsBucket}`,
+      `  artifacts bucket:    s3://${config.artifactsBucket}   (${stack.expiry.days === 0 ? 'kept' : `deleted after ${stack.expiry.days} days`})`,
       `  results bucket:      s3://${config.resultsBucket}`,
       `  models bucket:       s3://${config.modelsBucket}/models/`,
       `  ingest queue:        ${config.ingestQueue} (DLQ ${config.ingestDlq})`,
@@ -333,6 +333,14 @@ function printStack(stack: LocalStack): void {
   );
 }
 
+interface UpOptions {
+  port: number;
+  data: string;
+  workers?: number;
+  maxConcurrency?: number;
+  artifactDays: number;
+}
+
 export function registerPipeline(program: Command): void {
   program
     .command('up')
@@ -341,10 +349,17 @@ export function registerPipeline(program: Command): void {
     .option('--data <dir>', 'data directory that survives restarts', '.docpipe')
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--max-concurrency <n>', 'pages of one document processed at once', parseInteger(0, 1000))
-    .action(async (options: { port: number; data: string; workers?: number; maxConcurrency?: number }) => {
+    .option(
+      '--artifact-days <n>',
+      'delete intermediate artifacts (rendered pages, stage outputs) older than this, as the AWS lifecycle rule does; 0 keeps them',
+      parseInteger(0, 3650),
+      DEFAULT_ARTIFACT_EXPIRY_DAYS,
+    )
+    .action(async (options: UpOptions) => {
       const stack = await startLocalStack({
         port: options.port,
         dataDir: options.data,
+        artifactExpiryDays: options.artifactDays,
         ...(options.workers === undefined ? {} : { workers: options.workers }),
         ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
       });

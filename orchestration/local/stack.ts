@@ -7,13 +7,15 @@ import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { clientConfig } from '../../stages/shared/aws.ts';
 import { logger } from '../../stages/shared/logger.ts';
 import { bundledModelDir, modelManifest } from '../../stages/shared/model-store.ts';
-import { DEFAULT_NAMES, LOCAL_PORT, type PipelineConfig } from '../config.ts';
+import { integerIn } from '../../stages/shared/validate.ts';
+import { DEFAULT_ARTIFACT_EXPIRY_DAYS, DEFAULT_NAMES, LOCAL_PORT, type PipelineConfig } from '../config.ts';
 import type { FunctionName } from '../pipeline.ts';
 import { resolveQueueUrl } from '../queues.ts';
 import { s3MetadataReader } from '../trigger.ts';
 import { IngestConsumer } from './consumer.ts';
 import { type ControlServer, startControlServer } from './control.ts';
 import { LocalEngine } from './engine.ts';
+import { ArtifactExpiry } from './expiry.ts';
 import { NotificationBridge } from './notifications.ts';
 import { WorkerPool } from './pool.ts';
 
@@ -35,6 +37,11 @@ export interface LocalStackOptions {
   region?: string;
   /** Port of the Step Functions control API (default: the S3/SQS port + 1; any free one when port is 0). */
   controlPort?: number;
+  /**
+   * Delete artifacts older than this many days, as the AWS stack's lifecycle rule does (0 keeps
+   * them all). Default 7.
+   */
+  artifactExpiryDays?: number;
 }
 
 export interface LocalStack {
@@ -49,6 +56,8 @@ export interface LocalStack {
   controlEndpoint: string;
   pool: WorkerPool;
   bridge: NotificationBridge;
+  /** Deletes expired artifacts hourly (see expiry.ts). */
+  expiry: ArtifactExpiry;
   s3: S3Client;
   sqs: SQSClient;
   /** Resolves when every delivered notification has started its execution and all executions ended. */
@@ -66,6 +75,12 @@ export const INGEST_MAX_RECEIVE_COUNT = 5;
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir = resolve(options.dataDir ?? '.docpipe');
+  const artifactExpiryDays = integerIn(
+    'artifactExpiryDays',
+    options.artifactExpiryDays ?? DEFAULT_ARTIFACT_EXPIRY_DAYS,
+    0,
+    3650,
+  );
   const region = options.region ?? 'us-east-1';
   mkdirSync(join(dataDir, 'fauxqs'), { recursive: true });
   const log = logger.child({ component: 'stack' });
@@ -142,8 +157,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const resumed = engine.resume();
     const missed = await bridge.reconcile();
     consumer.start();
+    const expiry = new ArtifactExpiry({
+      s3,
+      bucket: config.artifactsBucket,
+      days: artifactExpiryDays,
+    });
+    expiry.start();
     log.info(
-      { endpoint, control: control.url, dataDir, workers: pool.size, resumed: resumed.length, missed },
+      {
+        endpoint,
+        control: control.url,
+        dataDir,
+        workers: pool.size,
+        resumed: resumed.length,
+        missed,
+        artifactExpiryDays,
+      },
       'local stack up',
     );
 
@@ -159,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       controlEndpoint: control.url,
       pool,
       bridge,
+      expiry,
       s3,
       sqs,
       async idle() {
@@ -180,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
       async stop() {
         bridge.stop();
+        await expiry.stop();
         await control.close();
         await consumer.stop();
         await bridge.flush();
