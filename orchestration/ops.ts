@@ -14,7 +14,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { SourceRef } from '../stages/shared/artifacts.ts';
+import { documentKey, type SourceRef } from '../stages/shared/artifacts.ts';
 import { clientConfig } from '../stages/shared/aws.ts';
 import { InvalidOptionError, TransientStorageError } from '../stages/shared/errors.ts';
 import { parseFailureCause } from '../stages/shared/handler-kit.ts';
@@ -369,8 +369,8 @@ export function restartName(name: string, attempt: number): string {
 
 /**
  * Replays one execution. A failed Standard execution that closed less than 14 days ago is redriven
- * (only the failed steps run again); an older one is restarted with the same input under a derived
- * name. Either way the handlers skip every stage whose artifacts exist. Running and succeeded
+ * (only the failed steps run again) unless the artifacts those steps need have expired; an older
+ * one, or one whose artifacts have, is restarted with the same input under a derived name. Either way the handlers skip every stage whose artifacts exist. Running and succeeded
  * executions are left alone: the publish step would not send a second document.processed anyway.
  */
 export async function replayExecution(ctx: OpsContext, nameOrArn: string): Promise<ReplayOutcome> {
@@ -380,12 +380,40 @@ export async function replayExecution(ctx: OpsContext, nameOrArn: string): Promi
     return { execution: summary.name, action: 'skipped', reason: `it is ${summary.status}` };
   }
   if (out.redriveStatus === 'REDRIVABLE') {
+    if (await splitArtifactsExpired(ctx, summary)) {
+      return restartExecution(
+        ctx,
+        summary,
+        out.input ?? '{}',
+        `its split had succeeded but ${documentKey(summary.documentId!, 'document.json')} has expired from the artifacts bucket, so a redrive would read pages that are gone`,
+      );
+    }
     await call(ctx, 'RedriveExecution', () =>
       ctx.sfn.send(new RedriveExecutionCommand({ executionArn: summary.arn })),
     );
     return { execution: summary.name, action: 'redriven', arn: summary.arn, name: summary.name };
   }
   return restartExecution(ctx, summary, out.input ?? '{}', out.redriveStatusReason);
+}
+
+/**
+ * Whether a redrive would fail for want of artifacts: the execution failed after split, and the
+ * document's split summary is no longer in the artifacts bucket (its lifecycle rule, or the embedded
+ * stack's sweep, deletes artifacts after 7 days by default, while Step Functions redrives for 14).
+ * A redrive runs only the failed steps, so it would not split again. Checked with a listing, which
+ * the operator policy allows. When the listing fails, a redrive is tried as before.
+ */
+async function splitArtifactsExpired(ctx: OpsContext, summary: ExecutionSummary): Promise<boolean> {
+  if (summary.documentId === undefined || summary.failure?.stage === 'split') return false;
+  const key = documentKey(summary.documentId, 'document.json');
+  try {
+    const listed = await ctx.s3.send(
+      new ListObjectsV2Command({ Bucket: ctx.config.artifactsBucket, Prefix: key, MaxKeys: 1 }),
+    );
+    return !(listed.Contents ?? []).some((object) => object.Key === key);
+  } catch {
+    return false;
+  }
 }
 
 async function restartExecution(

@@ -149,7 +149,7 @@ export function registerOps(program: Command): void {
     program
       .command('replay')
       .description(
-        'replay failed executions: redrive those closed < 14 days ago (only failed steps run), restart older ones under a derived name',
+        'replay failed executions: redrive those closed < 14 days ago (only failed steps run), restart older ones, or ones whose artifacts expired, under a derived name',
       )
       .argument('[execution...]', 'execution names or ARNs'),
   )

@@ -1,3 +1,4 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
@@ -8,6 +9,8 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { DEFAULT_NAMES } from '../../orchestration/config.ts';
 import {
   type ControlEngine,
   type ControlServer,
@@ -198,12 +201,26 @@ describe('operator replay logic against the control API', () => {
   let engine: FakeEngine;
   let server: ControlServer;
   let ctx: ReturnType<typeof opsContext>;
+  // The artifacts bucket a replay looks in, on the S3 emulator.
+  let s3Server: FauxqsServer;
+
+  beforeAll(async () => {
+    s3Server = await startFauxqs({ port: 0, logger: false });
+    s3Server.setup({ buckets: [DEFAULT_NAMES.artifactsBucket] });
+  });
+
+  afterAll(async () => {
+    await s3Server.stop();
+  });
 
   beforeEach(async () => {
     engine = new FakeEngine();
     server = await startControlServer(engine, { port: 0 });
     ctx = opsContext(
-      readOpsConfig({ DOCPIPE_ENDPOINT: 'http://127.0.0.1:1', DOCPIPE_SFN_ENDPOINT: server.url }),
+      readOpsConfig({
+        DOCPIPE_ENDPOINT: `http://127.0.0.1:${s3Server.port}`,
+        DOCPIPE_SFN_ENDPOINT: server.url,
+      }),
     );
   });
 
@@ -213,9 +230,20 @@ describe('operator replay logic against the control API', () => {
     await server.close();
   });
 
+  /** What split leaves for a document (FakeEngine names doc-<id> after the document <id>). */
+  const putSplitSummary = (documentId: string) =>
+    ctx.s3.send(
+      new PutObjectCommand({
+        Bucket: ctx.config.artifactsBucket,
+        Key: `${documentId}/document.json`,
+        Body: '{}',
+      }),
+    );
+
   it('redrives a recent failure in place', async () => {
     // Prepare
-    engine.add('doc-r', 'FAILED', 1000);
+    engine.add('doc-r', 'FAILED', 1000, { error: 'ModelUnavailable', cause: failureCause });
+    await putSplitSummary('r');
 
     // Act
     const outcome = await replayExecution(ctx, 'doc-r');
@@ -223,6 +251,36 @@ describe('operator replay logic against the control API', () => {
     // Assess
     expect(outcome).toMatchObject({ action: 'redriven', arn: ARN('doc-r') });
     expect(engine.redriven).toEqual(['doc-r']);
+  });
+
+  it('restarts a recent failure after split whose artifacts have expired, since a redrive would not split again', async () => {
+    // Prepare: failed in recognize; document.json is gone from the artifacts bucket.
+    engine.add('doc-x', 'FAILED', 8 * DAY, { error: 'ModelUnavailable', cause: failureCause });
+
+    // Act
+    const outcome = await replayExecution(ctx, 'doc-x');
+
+    // Assess
+    expect(outcome).toMatchObject({ action: 'restarted', name: 'doc-x-r1' });
+    expect(outcome.reason).toContain('x/document.json has expired');
+    expect(engine.redriven).toEqual([]);
+  });
+
+  it('redrives a failure in split even though split left nothing', async () => {
+    // Prepare
+    const splitCause = JSON.stringify({
+      message: 'slow storage',
+      stage: 'split',
+      retryable: true,
+      details: {},
+    });
+    engine.add('doc-y', 'FAILED', 1000, { error: 'TransientStorage', cause: splitCause });
+
+    // Act
+    const outcome = await replayExecution(ctx, 'doc-y');
+
+    // Assess
+    expect(outcome).toMatchObject({ action: 'redriven', name: 'doc-y' });
   });
 
   it('restarts a failure older than 14 days under a derived name with the same input', async () => {

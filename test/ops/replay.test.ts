@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { StartExecutionCommand as StartSfnExecution } from '@aws-sdk/client-sfn';
 import type { ResultEvent } from '../../orchestration/events.ts';
+import { expireObjects } from '../../orchestration/local/expiry.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import {
   describeExecution,
@@ -165,5 +166,57 @@ describe('replaying executions that failed on a missing model', () => {
     expect(replay).toMatchObject({ action: 'skipped', reason: 'it is SUCCEEDED' });
     expect(rerun?.status).toBe('SUCCEEDED');
     expect(events).toHaveLength(0);
+  });
+});
+
+/**
+ * A failure replayed after its artifacts expired (the embedded stack's sweep, or the lifecycle rule
+ * on AWS, after 7 days, while Step Functions redrives for 14): a redrive would run recognize on
+ * pages that are gone, so the replay restarts the document.
+ */
+describe('replaying a failure whose artifacts have expired', () => {
+  const data = tempDataDir();
+  let stack: LocalStack;
+  let ops: OpsContext;
+
+  beforeAll(async () => {
+    stack = await startTestStack(data.dir);
+    ops = opsContext(
+      readOpsConfig({ DOCPIPE_ENDPOINT: stack.endpoint, DOCPIPE_SFN_ENDPOINT: stack.controlEndpoint }),
+      { s3: stack.s3 },
+    );
+    await stack.s3.send(
+      new DeleteObjectCommand({ Bucket: stack.config.modelsBucket, Key: `models/${rec.file}` }),
+    );
+    rmSync(join(stack.dataDir, 'model-cache'), { recursive: true, force: true });
+    await stack.s3.send(
+      new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: 'ops/expired.png', Body: receipt }),
+    );
+    await collectEvents(stack, 1);
+    await stack.idle();
+  });
+
+  afterAll(async () => {
+    ops?.sfn.destroy();
+    await stack?.stop();
+    data.remove();
+  });
+
+  it('restarts the document and gives it one document.processed', async () => {
+    // Prepare: every artifact of the failed run is swept away, and the model is back.
+    const [failed] = await selectFailed(ops);
+    const swept = await expireObjects(stack.s3, stack.config.artifactsBucket, 0, Date.now() + 1000);
+    await putModel(ops, 'rec', join(bundledModelDir(), rec.file));
+
+    // Act
+    const outcome = await replayExecution(ops, failed!.arn);
+    const [finished] = await waitForExecutions(ops, [outcome.arn!], { pollMs: 200 });
+    const events = await collectEvents(stack, 1);
+
+    // Assess
+    expect(swept.deleted).toBeGreaterThan(0);
+    expect(outcome).toMatchObject({ action: 'restarted', name: `${failed!.name}-r1` });
+    expect(finished?.status).toBe('SUCCEEDED');
+    expect(events.map((e) => [e.source.key, e.type])).toEqual([['ops/expired.png', 'document.processed']]);
   });
 });
