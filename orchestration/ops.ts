@@ -293,6 +293,34 @@ async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<s
   return keys;
 }
 
+export interface DocumentProgress {
+  /** Split has finished (its summary is written), so `pages` is the document's whole count. */
+  split: boolean;
+  /** Pages split so far. */
+  pages: number;
+  /** Pages whose text has been read (the recognize stage's output exists). */
+  recognized: number;
+}
+
+/**
+ * How far a document is, from one listing of its artifacts (which the operator policy allows on
+ * AWS): the pages split so far and those read.
+ */
+export async function documentProgress(
+  s3: S3Client,
+  artifactsBucket: string,
+  documentId: string,
+): Promise<DocumentProgress> {
+  const progress: DocumentProgress = { split: false, pages: 0, recognized: 0 };
+  for (const key of await listKeys(s3, artifactsBucket, `${documentId}/`)) {
+    if (key === documentKey(documentId, 'document.json')) progress.split = true;
+    const artifact = /\/pages\/\d+\/([^/]+)$/.exec(key)?.[1];
+    if (artifact === 'page.png') progress.pages++;
+    else if (artifact === 'recognize.json') progress.recognized++;
+  }
+  return progress;
+}
+
 /**
  * One execution with its per-page progress, read from the artifacts (the same on AWS and locally,
  * and exactly what a replay will skip).

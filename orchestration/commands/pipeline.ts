@@ -34,6 +34,7 @@ import {
 import { DEFAULT_ARTIFACT_EXPIRY_DAYS, type PipelineConfig, readPipelineConfig } from '../config.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
+import { type DocumentProgress, documentProgress } from '../ops.ts';
 import { resolveQueueUrl } from '../queues.ts';
 
 interface TargetOptions {
@@ -217,25 +218,93 @@ interface Sent {
   event?: ResultEvent;
 }
 
-/** Waits for every document's event, `WAIT_CONCURRENCY` at a time, all within one deadline. */
+/** How often the wait looks at the documents' page progress, and how many it looks at each time. */
+const PROGRESS_INTERVAL_MS = 2000;
+const PROGRESS_SAMPLE = 4;
+
+/**
+ * Waits for every document's event, `WAIT_CONCURRENCY` at a time, all within one deadline. Meanwhile
+ * `report` hears how far they are, when that changes: documents done and pages read, counted from
+ * the artifacts (a few unfinished documents a round, so a long wait lists little).
+ */
 async function waitForAll(
   s3: S3Client,
   config: PipelineConfig,
   sent: Sent[],
   timeoutMs: number,
-  onEvent: (done: number) => void = () => {},
+  report: (line: string) => void = () => {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let done = 0;
-  await mapLimit(sent, WAIT_CONCURRENCY, async (upload) => {
-    upload.event = await waitForResultEvent(
-      s3,
-      config,
-      upload.documentId,
-      Math.max(1000, deadline - Date.now()),
-    );
-    onEvent(++done);
-  });
+  const progress = new Map<string, DocumentProgress>();
+  let last = '';
+  const say = (): void => {
+    const known = [...progress.values()];
+    const pages = known.reduce((sum, p) => sum + p.pages, 0);
+    const recognized = known.reduce((sum, p) => sum + p.recognized, 0);
+    const unsplit = sent.length - known.filter((p) => p.split).length;
+    const pageText = pages === 0 ? '' : `${recognized}/${pages}${unsplit > 0 ? '+' : ''} pages read`;
+    const line =
+      sent.length === 1
+        ? pageText === ''
+          ? ''
+          : `${sent[0]!.file}: ${pageText}`
+        : [`${done}/${sent.length} documents done`, pageText].filter(Boolean).join(', ');
+    if (line !== '' && line !== last) report(line);
+    last = line;
+  };
+  let stopped = false;
+  let cursor = 0;
+  // The look-out naps between rounds; the end of the wait wakes it so that it adds no delay.
+  let wake = (): void => {};
+  const nap = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  const watch = (async () => {
+    while (!stopped) {
+      await nap(PROGRESS_INTERVAL_MS);
+      const waiting = sent.filter((upload) => upload.event === undefined);
+      if (stopped || waiting.length === 0) break;
+      const sample = Array.from(
+        { length: Math.min(PROGRESS_SAMPLE, waiting.length) },
+        (_, i) => waiting[(cursor + i) % waiting.length]!,
+      );
+      cursor += sample.length;
+      await Promise.all(
+        sample.map(async (upload) => {
+          // Progress is a courtesy: a failed listing must not end the wait.
+          const seen = await documentProgress(s3, config.artifactsBucket, upload.documentId).catch(
+            () => undefined,
+          );
+          if (seen !== undefined && upload.event === undefined) progress.set(upload.documentId, seen);
+        }),
+      );
+      if (!stopped) say();
+    }
+  })();
+  try {
+    await mapLimit(sent, WAIT_CONCURRENCY, async (upload) => {
+      upload.event = await waitForResultEvent(
+        s3,
+        config,
+        upload.documentId,
+        Math.max(1000, deadline - Date.now()),
+      );
+      done++;
+      const pages = upload.event.pageCount ?? 0;
+      progress.set(upload.documentId, { split: true, pages, recognized: pages });
+      if (sent.length > 1) say();
+    });
+  } finally {
+    stopped = true;
+    wake();
+    await watch;
+  }
 }
 
 /** Uploads each file in turn; `onSent` hears of each upload. */
@@ -416,7 +485,13 @@ export function registerPipeline(program: Command): void {
           for (const { documentId } of submitted) process.stdout.write(`${documentId}\n`);
           return;
         }
-        await waitForAll(s3, config, submitted, options.timeout * 1000);
+        const progress = progressWriter(true);
+        let reported = false;
+        await waitForAll(s3, config, submitted, options.timeout * 1000, (line) => {
+          reported = true;
+          progress(line);
+        });
+        if (reported) progress(`${submitted.length} document(s) done`, true);
         const failed = await settle(s3, submitted, options.output, async (_, event) => {
           process.stdout.write(`${JSON.stringify(event, null, 2)}\n`);
         });
@@ -477,9 +552,7 @@ export function registerPipeline(program: Command): void {
               ? `${files[0]} as s3://${sent[0]!.bucket}/${sent[0]!.key}`
               : `${files.length} documents`;
           progress(`submitted ${what}; processing...`);
-          await waitForAll(stack.s3, stack.config, sent, options.timeout * 1000, (done) => {
-            if (files.length > 1) progress(`${done}/${files.length} documents done`);
-          });
+          await waitForAll(stack.s3, stack.config, sent, options.timeout * 1000, progress);
           const seconds = ((performance.now() - started) / 1000).toFixed(2);
           const events = sent.map((s) => s.event!);
           const failed = events.filter((e) => e.type === 'document.failed').length;

@@ -18,6 +18,7 @@ import {
 } from '../../orchestration/local/control.ts';
 import type { ExecutionRecord } from '../../orchestration/local/engine.ts';
 import {
+  documentProgress,
   listExecutions,
   opsContext,
   parseDuration,
@@ -281,6 +282,25 @@ describe('operator replay logic against the control API', () => {
 
     // Assess
     expect(outcome).toMatchObject({ action: 'redriven', name: 'doc-y' });
+  });
+
+  it("counts a document's pages split and read from its artifacts", async () => {
+    // Prepare: three pages split, one read, split not finished; another document's page beside it.
+    const put = (key: string) =>
+      ctx.s3.send(new PutObjectCommand({ Bucket: ctx.config.artifactsBucket, Key: key, Body: 'x' }));
+    for (const page of [1, 2, 3]) await put(`p1/pages/${page}/page.png`);
+    await put('p1/pages/1/deskew.png');
+    await put('p1/pages/1/recognize.json');
+    await put('p10/pages/1/page.png');
+
+    // Act
+    const before = await documentProgress(ctx.s3, ctx.config.artifactsBucket, 'p1');
+    await put('p1/document.json');
+    const after = await documentProgress(ctx.s3, ctx.config.artifactsBucket, 'p1');
+
+    // Assess
+    expect(before).toEqual({ split: false, pages: 3, recognized: 1 });
+    expect(after).toEqual({ split: true, pages: 3, recognized: 1 });
   });
 
   it('restarts a failure older than 14 days under a derived name with the same input', async () => {

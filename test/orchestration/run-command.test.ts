@@ -1,7 +1,16 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildTiff, generatePage, makeLetterLines } from '../../fixtures/generate.ts';
 import { cer } from '../bench/metrics.ts';
 import { docpipe, RECEIPT_OUTPUTS } from '../support/cli.ts';
 import { schemaValidators } from '../support/schemas.ts';
@@ -46,6 +55,24 @@ describe('docpipe run', () => {
     expect(code).toBe(0);
     expect(stderr).toContain('1 page(s) in');
     expect(cer(stdout, pageTwo, { normalize: true })).toBeLessThan(0.05);
+  }, 120_000);
+
+  test('says how many pages of a long document have been read while it waits', async () => {
+    // Prepare: a six-page TIFF, long enough for the wait to look at its progress.
+    const pages = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => generatePage({ lines: makeLetterLines(700 + i, 10) }, { seed: i })),
+    );
+    const tiff = join(dir, 'six.tiff');
+    writeFileSync(tiff, await buildTiff(pages.map((page) => page.png)));
+
+    // Act
+    const { code, stderr } = await docpipe(['run', tiff]);
+
+    // Assess: progress lines counting the pages read, then the summary.
+    expect(code).toBe(0);
+    const progress = stderr.split('\n').filter((line) => line.startsWith(`${tiff}: `));
+    expect(progress.some((line) => /^.*: [0-6]\/6 pages read$/.test(line))).toBe(true);
+    expect(stderr).toContain('6 page(s) in');
   }, 120_000);
 
   test('refuses a --pages it cannot read before starting anything', async () => {
