@@ -245,11 +245,9 @@ async function waitForAll(
     const unsplit = sent.length - known.filter((p) => p.split).length;
     const pageText = pages === 0 ? '' : `${recognized}/${pages}${unsplit > 0 ? '+' : ''} pages read`;
     const line =
-      sent.length === 1
-        ? pageText === ''
-          ? ''
-          : `${sent[0]!.file}: ${pageText}`
-        : [`${done}/${sent.length} documents done`, pageText].filter(Boolean).join(', ');
+      sent.length > 1
+        ? [`${done}/${sent.length} documents done`, pageText].filter(Boolean).join(', ')
+        : pageText && `${sent[0]!.file}: ${pageText}`;
     if (line !== '' && line !== last) report(line);
     last = line;
   };
