@@ -399,9 +399,16 @@ export class DocpipeStack extends Stack {
           }),
           new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [input.arnForObjects('*')] }),
           new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [results.arnForObjects('*')] }),
+          // `models list` reads each model's size and `models put` replaces one, under the store's prefix.
+          new iam.PolicyStatement({
+            actions: ['s3:GetObject', 's3:PutObject'],
+            resources: [models.arnForObjects(`${MODELS_PREFIX}/*`)],
+          }),
+          // Listing, not reading: `describe` and the waits of `submit` count a document's artifacts,
+          // and `replay` checks that they have not expired. Without it a missing model is a 403, not a 404.
           new iam.PolicyStatement({
             actions: ['s3:ListBucket'],
-            resources: [input.bucketArn, results.bucketArn],
+            resources: [input.bucketArn, results.bucketArn, artifacts.bucketArn, models.bucketArn],
           }),
           new iam.PolicyStatement({
             actions: [

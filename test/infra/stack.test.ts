@@ -608,6 +608,34 @@ describe('DocpipeStack (default settings)', () => {
     }
   });
 
+  it('gives the DocpipeOperator policy the S3 access every CLI command needs, and no more', () => {
+    // Prepare: submit (input), results and events (results), describe, the waits' progress and the
+    // replay's expiry check (a listing of artifacts), models list and put (models/*).
+    const b = (name: 'input' | 'artifacts' | 'results' | 'models') => `<${bucketId(name)}.Arn>`;
+    const expected = [
+      `s3:PutObject ${b('input')}/*`,
+      `s3:GetObject ${b('results')}/*`,
+      `s3:GetObject ${b('models')}/models/*`,
+      `s3:PutObject ${b('models')}/models/*`,
+      `s3:ListBucket ${b('input')}`,
+      `s3:ListBucket ${b('results')}`,
+      `s3:ListBucket ${b('artifacts')}`,
+      `s3:ListBucket ${b('models')}`,
+    ].sort();
+
+    // Act
+    const [, policy] = resourcesOfType(json, 'AWS::IAM::ManagedPolicy')[0]!;
+    const grants = statements(policy)
+      .flatMap((s: Json) =>
+        (list(s.Action) as string[]).flatMap((a) => list(s.Resource).map((r) => `${a} ${render(r)}`)),
+      )
+      .filter((grant: string) => grant.startsWith('s3:'))
+      .sort();
+
+    // Assess
+    expect(grants).toEqual(expected);
+  });
+
   it('outputs a CLI environment block that readPipelineConfig turns into this stack', () => {
     // Prepare
     const block = render(json.Outputs.CliEnvironment.Value);
