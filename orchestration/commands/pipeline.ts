@@ -32,9 +32,10 @@ import {
   sharedOutput,
 } from '../cli-support.ts';
 import { DEFAULT_ARTIFACT_EXPIRY_DAYS, type PipelineConfig, readPipelineConfig } from '../config.ts';
+import { peekDeadLetters, redriveDeadLetters } from '../dead-letters.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
-import { type DocumentProgress, documentProgress } from '../ops.ts';
+import { type DocumentProgress, documentProgress, formatTable } from '../ops.ts';
 import { resolveQueueUrl } from '../queues.ts';
 
 interface TargetOptions {
@@ -617,6 +618,50 @@ export function registerPipeline(program: Command): void {
             );
         }
         if (Messages.length === 0 && !options.follow) break;
+      }
+    });
+
+  program
+    .command('dlq')
+    .description(
+      'list the upload notifications in the ingest DLQ (the trigger failed on them 5 times), or --redrive them',
+    )
+    .option('--redrive', 'move them back to the ingest queue, once the cause is fixed', false)
+    .option('--json', 'print JSON lines instead of a table', false)
+    .option('--endpoint <url>', "S3/SQS endpoint ('aws' for real AWS)")
+    .option('--region <region>', 'AWS region')
+    .action(async (options: TargetOptions & { redrive: boolean; json: boolean }) => {
+      const config = targetConfig(options);
+      const sqs = new SQSClient(clientConfig(config));
+      try {
+        const dlqUrl = await resolveQueueUrl(sqs, config.ingestDlq);
+        const letters = options.redrive
+          ? await redriveDeadLetters(sqs, dlqUrl, await resolveQueueUrl(sqs, config.ingestQueue))
+          : await peekDeadLetters(sqs, dlqUrl);
+        if (options.json) {
+          for (const letter of letters) process.stdout.write(`${JSON.stringify(letter)}\n`);
+        } else if (letters.length > 0) {
+          process.stdout.write(
+            `${formatTable(
+              ['message', 'sent', 'receives', 'uploads'],
+              letters.map((letter) => [
+                letter.messageId,
+                letter.sentAt?.toISOString() ?? '-',
+                letter.receiveCount === undefined ? '-' : String(letter.receiveCount),
+                letter.problem ??
+                  (letter.sources.map((source) => `s3://${source.bucket}/${source.key}`).join(' ') ||
+                    '(no uploads)'),
+              ]),
+            )}\n`,
+          );
+        }
+        process.stderr.write(
+          options.redrive
+            ? `${letters.length} notification(s) moved back to ${config.ingestQueue}\n`
+            : `${letters.length} notification(s) in ${config.ingestDlq}${letters.length > 0 ? '; docpipe dlq --redrive puts them back' : ''}\n`,
+        );
+      } finally {
+        sqs.destroy();
       }
     });
 }
