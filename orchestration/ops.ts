@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, paginateListObjectsV2, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -278,18 +278,9 @@ export interface ExecutionDetail extends ExecutionSummary {
 
 async function listKeys(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
   const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const out = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        ...(token === undefined ? {} : { ContinuationToken: token }),
-      }),
-    );
-    for (const object of out.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
-    token = out.IsTruncated ? out.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+  }
   return keys;
 }
 
@@ -311,28 +302,17 @@ export async function documentProgress(
   artifactsBucket: string,
   documentId: string,
 ): Promise<DocumentProgress> {
-  const progress: DocumentProgress = { split: false, pages: 0, recognized: 0 };
-  for (const key of await listKeys(s3, artifactsBucket, `${documentId}/`)) {
-    if (key === documentKey(documentId, 'document.json')) progress.split = true;
-    const artifact = /\/pages\/\d+\/([^/]+)$/.exec(key)?.[1];
-    if (artifact === 'page.png') progress.pages++;
-    else if (artifact === 'recognize.json') progress.recognized++;
-  }
-  return progress;
+  const keys = await listKeys(s3, artifactsBucket, `${documentId}/`);
+  const pages = pageProgress(keys);
+  return {
+    split: keys.includes(documentKey(documentId, 'document.json')),
+    pages: pages.filter((p) => p.stages.includes('split')).length,
+    recognized: pages.filter((p) => p.stages.includes('recognize')).length,
+  };
 }
 
-/**
- * One execution with its per-page progress, read from the artifacts (the same on AWS and locally,
- * and exactly what a replay will skip).
- */
-export async function describeExecution(ctx: OpsContext, nameOrArn: string): Promise<ExecutionDetail> {
-  const summary = summarize(await describeRaw(ctx, nameOrArn));
-  if (summary.documentId === undefined) return { ...summary, pages: [], artifacts: [] };
-  const prefix = `${summary.documentId}/`;
-  const [artifactKeys, resultKeys] = await Promise.all([
-    listKeys(ctx.s3, ctx.config.artifactsBucket, prefix),
-    listKeys(ctx.s3, ctx.config.resultsBucket, prefix),
-  ]);
+/** Each page's stages done, from the artifact keys of one document, pages in order. */
+function pageProgress(artifactKeys: readonly string[]): PageProgress[] {
   const pages = new Map<number, PageProgress>();
   for (const key of artifactKeys) {
     const match = /\/pages\/(\d+)\/([^/]+)$/.exec(key);
@@ -347,9 +327,24 @@ export async function describeExecution(ctx: OpsContext, nameOrArn: string): Pro
     progress.stages.sort((a, b) => PAGE_STAGES.indexOf(a) - PAGE_STAGES.indexOf(b));
     progress.lastStage = progress.stages.at(-1);
   }
+  return [...pages.values()].sort((a, b) => a.page - b.page);
+}
+
+/**
+ * One execution with its per-page progress, read from the artifacts (the same on AWS and locally,
+ * and exactly what a replay will skip).
+ */
+export async function describeExecution(ctx: OpsContext, nameOrArn: string): Promise<ExecutionDetail> {
+  const summary = summarize(await describeRaw(ctx, nameOrArn));
+  if (summary.documentId === undefined) return { ...summary, pages: [], artifacts: [] };
+  const prefix = `${summary.documentId}/`;
+  const [artifactKeys, resultKeys] = await Promise.all([
+    listKeys(ctx.s3, ctx.config.artifactsBucket, prefix),
+    listKeys(ctx.s3, ctx.config.resultsBucket, prefix),
+  ]);
   return {
     ...summary,
-    pages: [...pages.values()].sort((a, b) => a.page - b.page),
+    pages: pageProgress(artifactKeys),
     artifacts: [
       ...artifactKeys.sort().map((k) => `s3://${ctx.config.artifactsBucket}/${k}`),
       ...resultKeys.sort().map((k) => `s3://${ctx.config.resultsBucket}/${k}`),

@@ -5,7 +5,7 @@
  * page leaves 1.5 MB when clean, over 10 MB when noisy). This deletes the ones older than the same number of days, through the S3
  * API, as the rule does on AWS: results, inputs and models are never touched.
  */
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { logger } from '../../stages/shared/logger.ts';
 
 export interface ExpiryReport {
@@ -28,9 +28,7 @@ export async function expireObjects(
 ): Promise<ExpiryReport> {
   const cutoff = now - maxAgeMs;
   const report: ExpiryReport = { deleted: 0, bytes: 0 };
-  let token: string | undefined;
-  do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+  for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
     const old = (page.Contents ?? []).filter(
       (object) => object.Key !== undefined && (object.LastModified?.getTime() ?? now) < cutoff,
     );
@@ -49,8 +47,7 @@ export async function expireObjects(
         report.bytes += object.Size ?? 0;
       }
     }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  }
   return report;
 }
 

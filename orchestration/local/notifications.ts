@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FauxqsServer } from 'fauxqs';
 import { type DocumentOptions, documentOptionsFrom } from '../../stages/shared/artifacts.ts';
@@ -95,15 +95,11 @@ export class NotificationBridge {
 
   /** Delivers every object of the bucket not delivered before (objects uploaded while down). */
   async reconcile(): Promise<number> {
-    let token: string | undefined;
     let count = 0;
-    do {
-      const page = await this.options.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.options.bucket,
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+    for await (const page of paginateListObjectsV2(
+      { client: this.options.s3 },
+      { Bucket: this.options.bucket },
+    )) {
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         const etag = (object.ETag ?? '').replaceAll('"', '');
@@ -114,8 +110,7 @@ export class NotificationBridge {
           count++;
         }
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    }
     await this.flush();
     return count;
   }
