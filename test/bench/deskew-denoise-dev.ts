@@ -15,8 +15,9 @@ import { histogram, otsuThreshold } from '../../stages/deskew/raster.ts';
 import { detectText } from '../../stages/detect/core.ts';
 import { recognizeText } from '../../stages/recognize/core.ts';
 import { renderTextPage, rotateCcw } from '../deskew/pages.ts';
+import { datasetRoot } from '../support/datasets.ts';
 
-const root = join(import.meta.dirname, '../../../shared/datasets');
+const root = datasetRoot();
 const out = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };

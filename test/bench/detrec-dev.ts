@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { type DetectOptions, detectText } from '../../stages/detect/core.ts';
 import { type RecognizeOptions, recognizeText } from '../../stages/recognize/core.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
+import { datasetRoot } from '../support/datasets.ts';
 import {
   addBags,
   addEdits,
@@ -25,7 +26,7 @@ import {
   rate,
 } from './metrics.ts';
 
-const DATASETS = process.env.DOCPIPE_DATASETS ?? '/work/shared/datasets';
+const DATASETS = datasetRoot();
 
 interface Sample {
   name: string;

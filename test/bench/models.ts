@@ -23,10 +23,11 @@ import { classifyLines, cropLine } from '../../stages/recognize/core.ts';
 import type { RawImage } from '../../stages/shared/geometry.ts';
 import { optimiseGraph } from '../../stages/shared/graph-rewrite.ts';
 import { bundledModelDir, getModelStore, modelManifest } from '../../stages/shared/model-store.ts';
+import { datasetRoot } from '../support/datasets.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(values.runs);
-const DATASETS = process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
+const DATASETS = datasetRoot();
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 

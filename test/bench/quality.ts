@@ -46,6 +46,7 @@ import {
   type PageSpec,
 } from '../../fixtures/generate.ts';
 import type { DetectResult, Orientation, Quad } from '../../stages/shared/types.ts';
+import { datasetRoot } from '../support/datasets.ts';
 import {
   addBags,
   addEdits,
@@ -886,8 +887,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const datasets =
-    values.datasets ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
+  const datasets = datasetRoot(values.datasets);
   const noBaselines = values['no-baselines'] === true;
   const tools = await findTools(!noBaselines);
   const pipeline = await loadPipeline();

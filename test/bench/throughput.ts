@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { generatePage, makeLetterLines } from '../../fixtures/generate.ts';
 import { startLocalStack } from '../../orchestration/local/stack.ts';
+import { datasetRoot } from '../support/datasets.ts';
 import { collectEvents } from '../support/local-stack.ts';
 import {
   addBags,
@@ -79,8 +80,7 @@ async function letterPages(n: number): Promise<BenchPage[]> {
 }
 
 function datasetPages(name: keyof typeof SETS, n: number): BenchPage[] {
-  const root =
-    values.datasets ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
+  const root = datasetRoot(values.datasets);
   const dir = join(root, SETS[name].folder);
   if (!existsSync(dir)) fail(`--set ${name} needs ${dir} (see ../shared/datasets/README.md)`);
   const files = readdirSync(dir)

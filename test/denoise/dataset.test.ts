@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { denoisePage } from '../../stages/denoise/core.ts';
 import { rmse } from '../../stages/denoise/metrics.ts';
+import { datasetRoot } from '../support/datasets.ts';
 
-const dir = join(import.meta.dirname, '../../../shared/datasets/ddd_denoise/dev');
+const dir = join(datasetRoot(), 'ddd_denoise/dev');
 
 async function grayPixels(png: Buffer): Promise<Uint8Array> {
   return new Uint8Array(await sharp(png).toColourspace('b-w').raw().toBuffer());

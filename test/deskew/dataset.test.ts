@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deskewPage } from '../../stages/deskew/core.ts';
+import { datasetRoot } from '../support/datasets.ts';
 
-const root = join(import.meta.dirname, '../../../shared/datasets/skew');
+const root = join(datasetRoot(), 'skew');
 
 interface SkewTruth {
   angle_deg: number;

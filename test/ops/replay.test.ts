@@ -29,6 +29,32 @@ const KEYS = ['ops/first.png', 'ops/second.png'];
 const DONE_BEFORE_FAILURE: PageArtifact[] = ['page.png', 'deskew.png', 'denoise.png', 'detect.json'];
 
 /**
+ * An embedded stack whose model store lacks the recogniser, before any document ran (no worker holds
+ * the model and no verified copy is cached), with `keys` uploaded as the receipt and their
+ * document.failed events collected.
+ */
+async function stackWithoutRec(
+  dataDir: string,
+  keys: readonly string[],
+): Promise<{ stack: LocalStack; ops: OpsContext; failedEvents: ResultEvent[] }> {
+  const stack = await startTestStack(dataDir);
+  const ops = opsContext(
+    readOpsConfig({ DOCPIPE_ENDPOINT: stack.endpoint, DOCPIPE_SFN_ENDPOINT: stack.controlEndpoint }),
+    { s3: stack.s3 },
+  );
+  await stack.s3.send(
+    new DeleteObjectCommand({ Bucket: stack.config.modelsBucket, Key: `models/${rec.file}` }),
+  );
+  rmSync(join(stack.dataDir, 'model-cache'), { recursive: true, force: true });
+  for (const key of keys) {
+    await stack.s3.send(new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: key, Body: receipt }));
+  }
+  const failedEvents = await collectEvents(stack, keys.length);
+  await stack.idle();
+  return { stack, ops, failedEvents };
+}
+
+/**
  * The operator scenario of issue 5 on the embedded stack: a model is missing from the store, so
  * documents fail; the operator puts it back and replays the failed executions.
  */
@@ -52,23 +78,7 @@ describe('replaying executions that failed on a missing model', () => {
     );
 
   beforeAll(async () => {
-    stack = await startTestStack(data.dir);
-    ops = opsContext(
-      readOpsConfig({ DOCPIPE_ENDPOINT: stack.endpoint, DOCPIPE_SFN_ENDPOINT: stack.controlEndpoint }),
-      { s3: stack.s3 },
-    );
-    // Before any document ran: no worker holds the model and no verified copy is cached.
-    await stack.s3.send(
-      new DeleteObjectCommand({ Bucket: stack.config.modelsBucket, Key: `models/${rec.file}` }),
-    );
-    rmSync(join(stack.dataDir, 'model-cache'), { recursive: true, force: true });
-    for (const key of KEYS) {
-      await stack.s3.send(
-        new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: key, Body: receipt }),
-      );
-    }
-    failedEvents = await collectEvents(stack, KEYS.length);
-    await stack.idle();
+    ({ stack, ops, failedEvents } = await stackWithoutRec(data.dir, KEYS));
   });
 
   afterAll(async () => {
@@ -180,20 +190,7 @@ describe('replaying a failure whose artifacts have expired', () => {
   let ops: OpsContext;
 
   beforeAll(async () => {
-    stack = await startTestStack(data.dir);
-    ops = opsContext(
-      readOpsConfig({ DOCPIPE_ENDPOINT: stack.endpoint, DOCPIPE_SFN_ENDPOINT: stack.controlEndpoint }),
-      { s3: stack.s3 },
-    );
-    await stack.s3.send(
-      new DeleteObjectCommand({ Bucket: stack.config.modelsBucket, Key: `models/${rec.file}` }),
-    );
-    rmSync(join(stack.dataDir, 'model-cache'), { recursive: true, force: true });
-    await stack.s3.send(
-      new PutObjectCommand({ Bucket: stack.config.inputBucket, Key: 'ops/expired.png', Body: receipt }),
-    );
-    await collectEvents(stack, 1);
-    await stack.idle();
+    ({ stack, ops } = await stackWithoutRec(data.dir, ['ops/expired.png']));
   });
 
   afterAll(async () => {

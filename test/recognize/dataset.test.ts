@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { detectText } from '../../stages/detect/core.ts';
 import { recognizeText } from '../../stages/recognize/core.ts';
 import { addBags, type BagCount, bagCount, bagScore } from '../bench/metrics.ts';
+import { datasetRoot } from '../support/datasets.ts';
 
-const DATASETS = join(import.meta.dirname, '../../../shared/datasets');
+const DATASETS = datasetRoot();
 
 /** Word-bag counts of detect + recognize over evenly spaced pages of a dev set. */
 async function score(dir: string, ext: string, pages: number): Promise<ReturnType<typeof bagScore>> {
