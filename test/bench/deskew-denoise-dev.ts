@@ -1,6 +1,6 @@
 /**
  * Dev figures for the deskew and denoise stages (not a test: prints a report).
- *   node test/bench/deskew-denoise-dev.ts
+ *   npm run bench:deskew-denoise
  * Skew: angle error per file of ../shared/datasets/skew/*\/dev and the mean; orientation found vs
  * expected. Denoise: RMSE on [0,1] of noisy and denoised DDD dev pages against their clean targets,
  * DIBCO 2011 printed F-measure of the binarised output, ms per page; timings on a generated A4 page.

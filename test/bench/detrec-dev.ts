@@ -3,7 +3,7 @@
  * pages (clean and skewed-noisy), printing CER and word-bag F1 per set and seconds per page.
  * A tuning aid for the detect/recognize stages; the official benchmark is `npm run bench:quality`.
  *
- *   node test/bench/detrec-dev.ts [--sets sroie,funsd,pages] [--limit N] [--detect JSON] [--recognize JSON] [--worst N] [--out DIR]
+ *   npm run bench:detrec -- [--sets sroie,funsd,pages] [--limit N] [--detect JSON] [--recognize JSON] [--worst N] [--out DIR]
  *
  * CPU seconds are process.cpuUsage() (all threads); run with DOCPIPE_ORT_THREADS=1 to see the cost of one worker.
  */
