@@ -278,6 +278,7 @@ describe('restoreSpaces', () => {
       strongFactor: 1.5,
       closingFactor: 1.5,
       narrowLetterFactor: 1.3,
+      terminalFactor: 1,
       spaceProbability: 1,
       minMeasured: 2,
       typicalPitch: 24,
@@ -308,6 +309,30 @@ describe('restoreSpaces', () => {
 
     // Assess
     expect(colon.text).toBe('NOTE:');
+    expect(letter.text).toBe('NOTE X');
+  });
+
+  test('keeps a full stop on its word across a gap wide enough to part two words', () => {
+    // Prepare: the last character 17 columns after the one before, behind an 8-column gap, as a
+    // typewriter leaves a full stop in the middle of its cell.
+    const moveLast = (decoded: DecodedLine): DecodedLine => {
+      decoded.chars.at(-1)!.x0 = 0.5;
+      decoded.chars.at(-1)!.x1 = 0.54;
+      return decoded;
+    };
+    const profile = ink([
+      [9, 10],
+      [19, 20],
+      [29, 30],
+      [39, 47],
+    ]);
+
+    // Act
+    const stop = restoreSpaces(moveLast(line('NOTE.')), profile);
+    const letter = restoreSpaces(moveLast(line('NOTEX')), profile);
+
+    // Assess
+    expect(stop.text).toBe('NOTE.');
     expect(letter.text).toBe('NOTE X');
   });
 
