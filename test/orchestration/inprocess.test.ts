@@ -37,7 +37,7 @@ describe('ocrDocument', () => {
     expect(result.pages.map((p) => p.number)).toEqual([1, 2]);
     expect(result.source.pages).toBeUndefined();
     expect(cer(result.pages[1]!.text, pageTruth(2), { normalize: true })).toBeLessThan(0.01);
-  }, 60_000);
+  }, 180_000);
 
   test('reads pages in worker threads into the same text as in this thread', async () => {
     // Prepare
@@ -50,7 +50,7 @@ describe('ocrDocument', () => {
     expect(threaded.pages.map((p) => p.number)).toEqual([1, 2]);
     expect(threaded.text).toBe(here.text);
     expect(documentResult(threaded)).toBe(true);
-  }, 90_000);
+  }, 180_000);
 
   test('reads several documents at once through one pool of warm workers', async () => {
     // Prepare
@@ -70,7 +70,7 @@ describe('ocrDocument', () => {
     // Assess: the same text, read by the pool's two threads (and no others).
     expect(results.map((r) => r.text)).toEqual([here.text, here.text]);
     expect(pool.started).toBe(2);
-  }, 120_000);
+  }, 240_000);
 
   test('replaces a pool worker whose thread has gone', async () => {
     // Prepare: a worker whose thread ended, given back.
@@ -90,7 +90,7 @@ describe('ocrDocument', () => {
     // Assess
     expect(result.pages.map((p) => p.number)).toEqual([1]);
     expect(pool.started).toBe(2);
-  }, 90_000);
+  }, 180_000);
 
   test('brings a typed error back from a worker thread', async () => {
     // Prepare: this thread's model store is made first, on the bundled models, so only a worker can
@@ -114,7 +114,7 @@ describe('ocrDocument', () => {
       if (saved.cache === undefined) delete process.env.DOCPIPE_MODEL_CACHE;
       rmSync(empty, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 180_000);
 
   test('reads only the selected pages, numbered as in the file', async () => {
     // Prepare
@@ -132,7 +132,7 @@ describe('ocrDocument', () => {
       { page: 1, pageCount: 1, number: 2 },
     ]);
     expect(cer(result.text, pageTruth(2), { normalize: true })).toBeLessThan(0.01);
-  }, 60_000);
+  }, 180_000);
 
   test('applies maxPages to the selection, not to the file', async () => {
     // Act
@@ -140,7 +140,7 @@ describe('ocrDocument', () => {
 
     // Assess
     expect(result.pages.map((p) => p.number)).toEqual([1]);
-  }, 60_000);
+  }, 180_000);
 
   test('refuses a selection of more pages than maxPages', async () => {
     // Act
@@ -208,7 +208,7 @@ describe('docpipe ocr', () => {
     expect(code).toBe(0);
     expect(stderr).toContain('stdin: 1 page(s)');
     expect(cer(stdout, receiptTruth, { normalize: true })).toBeLessThan(0.05);
-  }, 60_000);
+  }, 180_000);
 
   test('points at --pages when a document has too many pages', async () => {
     // Act
@@ -240,7 +240,7 @@ describe('docpipe ocr', () => {
       expect(pages).toHaveLength(1);
       expect(cer(pages[0]!.text, receiptTruth, { normalize: true })).toBeLessThan(0.05);
     });
-  }, 60_000);
+  }, 180_000);
 
   test('refuses to write a PDF over the document it reads', async () => {
     await withTempDir('pdf', async (dir) => {
@@ -280,7 +280,7 @@ describe('docpipe ocr', () => {
         readFileSync(join(out, 'receipt.txt'), 'utf8'),
       );
     });
-  }, 90_000);
+  }, 180_000);
 
   test('refuses two documents that would still write one file, before reading either', async () => {
     await withTempDir('clash', async (dir) => {
@@ -322,7 +322,7 @@ describe('docpipe ocr', () => {
       expect(code).toBe(0);
       expect(readdirSync(out)).toEqual(['receipt.txt']);
     });
-  }, 60_000);
+  }, 180_000);
 
   test('fails a directory without documents, and a path that is not there, by name', async () => {
     await withTempDir('empty', async (dir) => {
@@ -350,7 +350,7 @@ describe('docpipe ocr', () => {
     expect(stderr).toMatch(/^\[2\/2\] (letter\.pdf|receipt\.png): \d page\(s\) in/mu);
     const headers = stdout.split('\n').filter((line) => line.startsWith('==> '));
     expect(headers).toEqual([`==> ${samplePath} <==`, `==> ${receiptPath} <==`]);
-  }, 90_000);
+  }, 180_000);
 
   test('asks for --output before printing PDFs of several documents', async () => {
     // Act
@@ -376,7 +376,7 @@ describe('docpipe ocr', () => {
       const json = JSON.parse(readFileSync(join(dir, 'receipt.json'), 'utf8'));
       expect(readFileSync(join(dir, 'receipt.txt'), 'utf8')).toBe(`${json.pages[0].text}\n`);
     });
-  }, 60_000);
+  }, 180_000);
 
   test('asks for --output before writing several formats', async () => {
     // Act
