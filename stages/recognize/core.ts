@@ -714,6 +714,8 @@ const NARROW_PUNCTUATION = new Set([...'.,;!?', "'"]);
 // Closing marks follow their word without a space, opening marks precede theirs.
 const CLOSING = new Set([...':;)]}%']);
 const OPENING = new Set([...'([{']);
+// A full stop or comma that ends a word belongs to it, however far a typewriter's cell sets it off.
+const WORD_END = new Set([...'.,']);
 // Letters whose glyph leaves the right (or left) part of its cell blank.
 const BLANK_RIGHT = new Set([...'filjrtFILPTJ1']);
 const BLANK_LEFT = new Set([...'ijltIJT1']);
@@ -793,9 +795,8 @@ export function restoreSpaces(
       NARROW_PUNCTUATION.has(next.char) ||
       (DIGIT.test(c.char) && DIGIT.test(next.char));
     if (narrow && gap < minimum * rule.punctuationFactor) return;
-    const nextAfter = line.chars[i + 2]?.char;
-    const terminal =
-      (next.char === '.' || next.char === ',') && (nextAfter === undefined || nextAfter === ' ');
+    const after = line.chars[i + 2]?.char;
+    const terminal = WORD_END.has(next.char) && (after === undefined || after === ' ');
     if (terminal && gap < minimum * rule.terminalFactor) return;
     const closing = (CLOSING.has(next.char) && !CLOSING.has(c.char)) || OPENING.has(c.char);
     if (closing && gap < minimum * rule.closingFactor) return;

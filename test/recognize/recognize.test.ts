@@ -256,6 +256,12 @@ describe('restoreSpaces', () => {
     for (const [from, to] of blank) columns.fill(0, from, to);
     return columns;
   }
+  // The line with its last character moved to columns [x0, x0 + 4) of the crop.
+  function moveLast(decoded: DecodedLine, x0: number): DecodedLine {
+    decoded.chars.at(-1)!.x0 = x0 / 100;
+    decoded.chars.at(-1)!.x1 = (x0 + 4) / 100;
+    return decoded;
+  }
 
   test('puts a space back where the ink gap is much wider than the letter gaps', () => {
     // Prepare: 'TOTALDUE' with a 7-column gap between L and D, 1-column gaps elsewhere.
@@ -291,11 +297,6 @@ describe('restoreSpaces', () => {
 
   test('keeps a colon on its word across a gap that would part two letters', () => {
     // Prepare: the last character sits 15 columns after the one before, behind a 5-column gap.
-    const moveLast = (decoded: DecodedLine): DecodedLine => {
-      decoded.chars.at(-1)!.x0 = 0.48;
-      decoded.chars.at(-1)!.x1 = 0.52;
-      return decoded;
-    };
     const profile = ink([
       [9, 10],
       [19, 20],
@@ -304,8 +305,8 @@ describe('restoreSpaces', () => {
     ]);
 
     // Act
-    const colon = restoreSpaces(moveLast(line('NOTE:')), profile);
-    const letter = restoreSpaces(moveLast(line('NOTEX')), profile);
+    const colon = restoreSpaces(moveLast(line('NOTE:'), 48), profile);
+    const letter = restoreSpaces(moveLast(line('NOTEX'), 48), profile);
 
     // Assess
     expect(colon.text).toBe('NOTE:');
@@ -315,11 +316,6 @@ describe('restoreSpaces', () => {
   test('keeps a full stop on its word across a gap wide enough to part two words', () => {
     // Prepare: the last character 17 columns after the one before, behind an 8-column gap, as a
     // typewriter leaves a full stop in the middle of its cell.
-    const moveLast = (decoded: DecodedLine): DecodedLine => {
-      decoded.chars.at(-1)!.x0 = 0.5;
-      decoded.chars.at(-1)!.x1 = 0.54;
-      return decoded;
-    };
     const profile = ink([
       [9, 10],
       [19, 20],
@@ -328,8 +324,8 @@ describe('restoreSpaces', () => {
     ]);
 
     // Act
-    const stop = restoreSpaces(moveLast(line('NOTE.')), profile);
-    const letter = restoreSpaces(moveLast(line('NOTEX')), profile);
+    const stop = restoreSpaces(moveLast(line('NOTE.'), 50), profile);
+    const letter = restoreSpaces(moveLast(line('NOTEX'), 50), profile);
 
     // Assess
     expect(stop.text).toBe('NOTE.');
