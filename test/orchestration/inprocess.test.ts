@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -9,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OcrProgress, ocrDocument, PagePool } from '../../orchestration/inprocess.ts';
 import { InvalidOptionError, ModelUnavailableError, TooManyPagesError } from '../../stages/shared/errors.ts';
@@ -398,4 +399,40 @@ describe('docpipe ocr', () => {
       "expected text, json, hocr, alto, pdf or a comma-separated list of them, received 'docx'",
     );
   }, 30_000);
+
+  // The guard needs a Node below 24 to run under: the system Node of this project's machines is 20,
+  // but a machine with only Node 24 has none, and there the test cannot run.
+  const oldNode = olderNodeOnPath();
+  (oldNode ? test : test.skip)(
+    `refuses to start on a Node older than 24 with a sentence that says how to run it (${oldNode ?? 'skipped: no Node below 24 on PATH'})`,
+    () => {
+      // Act
+      const run = spawnSync(
+        oldNode!,
+        [fileURLToPath(new URL('../../bin/docpipe.js', import.meta.url)), 'ocr', samplePath],
+        {
+          encoding: 'utf8',
+        },
+      );
+
+      // Assess
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(/^docpipe needs Node\.js 24 or later \(this is v\d+\./u);
+      expect(run.stderr).toContain('`npx docpipe ...`');
+      expect(run.stdout).toBe('');
+    },
+  );
 });
+
+/** A `node` on PATH, outside node_modules, whose major version is below 24; undefined if none. */
+function olderNodeOnPath(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '' || dir.split(sep).includes('node_modules')) continue;
+    const candidate = join(dir, 'node');
+    if (!existsSync(candidate)) continue;
+    const version = spawnSync(candidate, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+    const major = Number(/^v(\d+)\./u.exec(version)?.[1]);
+    if (major > 0 && major < 24) return candidate;
+  }
+  return undefined;
+}
