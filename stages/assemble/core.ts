@@ -1,4 +1,5 @@
 import { InvalidOptionError, NoTextFoundError } from '../shared/errors.ts';
+import { rowOffset } from '../shared/geometry.ts';
 import type { DeskewInfo, DocumentFormat, ModelRef, RecognizedLine, StageTimings } from '../shared/types.ts';
 import { DOCPIPE_VERSION } from '../shared/version.ts';
 
@@ -145,11 +146,6 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-function verticalSpan(line: RecognizedLine): [number, number] {
-  const ys = line.box.map((p) => p[1]);
-  return [Math.min(...ys), Math.max(...ys)];
-}
-
 function leftEdge(line: RecognizedLine): number {
   return Math.min(...line.box.map((p) => p[0]));
 }
@@ -167,11 +163,7 @@ export function pageText(lines: readonly RecognizedLine[]): string {
       text = line.text;
       return;
     }
-    const [top, bottom] = verticalSpan(line);
-    const [prevTop, prevBottom] = verticalSpan(previous);
-    const overlap = Math.min(bottom, prevBottom) - Math.max(top, prevTop);
-    const sameRow =
-      overlap > 0.5 * Math.min(bottom - top, prevBottom - prevTop) && leftEdge(line) > leftEdge(previous);
+    const sameRow = rowOffset(previous.box, line.box) < 1 && leftEdge(line) > leftEdge(previous);
     text += `${sameRow ? ' ' : '\n'}${line.text}`;
   });
   return text;

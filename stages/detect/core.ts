@@ -13,6 +13,7 @@ import {
   quadToRect,
   type RotatedRect,
   rectToQuad,
+  rowOffset,
 } from '../shared/geometry.ts';
 import { logger } from '../shared/logger.ts';
 import { getModelStore, type ModelStore } from '../shared/model-store.ts';
@@ -416,18 +417,27 @@ export function findVerticalRuns(regions: readonly TextRegion[]): VerticalRun[] 
 
 interface Item {
   region: TextRegion;
-  /** Bounds in a frame turned by the page's dominant text angle, so skewed lines still form rows. */
+  /** Horizontal bounds in a frame turned by the page's dominant text angle. */
   x0: number;
   x1: number;
+  /**
+   * The line's own band in that frame: its centre, plus and minus half its own height. A line
+   * tilted against the dominant angle (half of a book spread scanned askew) spans more rows than
+   * its height, and its neighbours' extents would overlap it.
+   */
   y0: number;
   y1: number;
+  /** Its length along its own axis. */
+  length: number;
 }
 
 /**
  * Orders regions for reading: split the page into horizontal bands at empty rows; runs of at least
- * three bands that share a vertical gutter, with text hugging it on both sides, are columns and are
- * read one after the other (recursively); everything else is read row by row, left to right, so
- * the pieces of one visual line stay together (receipts: item and price).
+ * three bands that share a vertical gutter, with text hugging it on both sides and each side wide
+ * enough for running text, are columns and are read one after the other (recursively); everything
+ * else is read row by row, left to right, so the pieces of one visual line stay together (receipts:
+ * item and price). Each line counts with its own height and angle, so a column still tilted after
+ * the page was straightened (half of a book spread scanned askew) reads line by line.
  */
 export function readingOrder(regions: readonly TextRegion[]): TextRegion[] {
   if (regions.length <= 1) return [...regions];
@@ -451,13 +461,17 @@ export function readingOrder(regions: readonly TextRegion[]): TextRegion[] {
   const cos = Math.cos(-angle);
   const sin = Math.sin(-angle);
   const items: Item[] = regions.map((region) => {
-    const xs: number[] = [];
-    const ys: number[] = [];
-    for (const [x, y] of region.box) {
-      xs.push(x * cos - y * sin);
-      ys.push(x * sin + y * cos);
-    }
-    return { region, x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+    const xs = region.box.map(([x, y]) => x * cos - y * sin);
+    const { cx, cy, width, height } = quadToRect(region.box);
+    const centre = cx * sin + cy * cos;
+    return {
+      region,
+      x0: Math.min(...xs),
+      x1: Math.max(...xs),
+      y0: centre - height / 2,
+      y1: centre + height / 2,
+      length: width,
+    };
   });
   const heights = items.map((i) => i.y1 - i.y0).sort((a, b) => a - b);
   const medianHeight = heights[heights.length >> 1] ?? 1;
@@ -559,6 +573,9 @@ function median(values: number[]): number {
   return s.length === 0 ? Number.POSITIVE_INFINITY : s[s.length >> 1]!;
 }
 
+/** Narrowest text column, in line heights. */
+const MIN_COLUMN_WIDTH = 8;
+
 function looksLikeColumns(bands: Item[][], gap: [number, number], medianHeight: number): boolean {
   const leftEnds: number[] = [];
   const rightStarts: number[] = [];
@@ -577,34 +594,39 @@ function looksLikeColumns(bands: Item[][], gap: [number, number], medianHeight: 
   const leftWidth = gap[0] - Math.min(...left.map((m) => m.x0));
   const rightWidth = Math.max(...right.map((m) => m.x1)) - gap[1];
   if (gap[1] - gap[0] > 0.5 * Math.min(leftWidth, rightWidth)) return false;
+  // A column of running text holds some 25 characters or more (a character is about a third of a
+  // line box's height); narrower blocks beside a gap are prices, fields and table cells, whose rows
+  // read across.
+  if (Math.min(leftWidth, rightWidth) < MIN_COLUMN_WIDTH * medianHeight) return false;
   // Ragged-right text ends within a few characters of the gutter; receipt labels end far from prices.
   return median(leftEnds) <= 2.5 * medianHeight && median(rightStarts) <= 0.5 * medianHeight;
 }
 
-/** Items of one band as rows (by vertical overlap), each row left to right. */
+/**
+ * Items of one band as rows, each row left to right. An item joins the row whose longest line it
+ * lies on (`rowOffset`), the nearest if several.
+ */
 function rowsOf(items: Item[]): Item[] {
-  const sorted = [...items].sort((a, b) => (a.y0 + a.y1) / 2 - (b.y0 + b.y1) / 2);
-  const rows: Array<{ items: Item[]; y0: number; y1: number }> = [];
+  const centre = (i: Item): number => (i.y0 + i.y1) / 2;
+  const sorted = [...items].sort((a, b) => centre(a) - centre(b));
+  const rows: Array<{ items: Item[]; longest: Item }> = [];
   for (const item of sorted) {
-    const h = item.y1 - item.y0;
     let target: (typeof rows)[number] | undefined;
-    let bestOverlap = 0;
+    let nearest = 1;
     for (const row of rows) {
-      const overlap = Math.min(row.y1, item.y1) - Math.max(row.y0, item.y0);
-      const need = 0.5 * Math.min(h, row.y1 - row.y0);
-      if (overlap >= need && overlap > bestOverlap) {
-        bestOverlap = overlap;
+      const offset = rowOffset(row.longest.region.box, item.region.box);
+      if (offset < nearest) {
+        nearest = offset;
         target = row;
       }
     }
     if (target) {
       target.items.push(item);
-      target.y0 = Math.min(target.y0, item.y0);
-      target.y1 = Math.max(target.y1, item.y1);
+      if (item.length > target.longest.length) target.longest = item;
     } else {
-      rows.push({ items: [item], y0: item.y0, y1: item.y1 });
+      rows.push({ items: [item], longest: item });
     }
   }
-  rows.sort((a, b) => a.y0 + a.y1 - (b.y0 + b.y1));
+  rows.sort((a, b) => centre(a.longest) - centre(b.longest));
   return rows.flatMap((r) => r.items.sort((a, b) => a.x0 - b.x0));
 }

@@ -166,6 +166,22 @@ export function clipQuad(quad: Quad, width: number, height: number): Quad {
   return quad.map(([x, y]) => [Math.min(Math.max(x, 0), width), Math.min(Math.max(y, 0), height)]) as Quad;
 }
 
+/**
+ * How far apart across the line two text-line quads sit, in half line heights: the distance of one
+ * centre from the other's centre line (the longer line's, whose angle is the surer), over half the
+ * taller line's height. Below 1, they lie on one visual row. Unlike overlapping vertical extents,
+ * this holds for rows tilted by residual skew or a curled page, and it keeps apart the lines of a
+ * tilted column, whose extents overlap once a line's rise over its length passes the line spacing.
+ * Below 1 is what overlapping by more than half the shorter height means for level lines.
+ */
+export function rowOffset(a: Quad, b: Quad): number {
+  const ra = quadToRect(a);
+  const rb = quadToRect(b);
+  const [line, other] = ra.width >= rb.width ? [ra, rb] : [rb, ra];
+  const across = (other.cy - line.cy) * Math.cos(line.angle) - (other.cx - line.cx) * Math.sin(line.angle);
+  return Math.abs(across) / (0.5 * Math.max(ra.height, rb.height, Number.MIN_VALUE));
+}
+
 /** Axis-aligned bounds of a quad. */
 export function quadBounds(quad: Quad): { x0: number; y0: number; x1: number; y1: number } {
   const xs = quad.map((p) => p[0]);

@@ -1,6 +1,7 @@
 import { assembleDocument, type PageOutcome, pageText } from '../../stages/assemble/core.ts';
 import { renderAlto, renderHocr, renderResult } from '../../stages/assemble/render.ts';
 import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
+import { rectToQuad } from '../../stages/shared/geometry.ts';
 import type { Quad, RecognizedLine } from '../../stages/shared/types.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
@@ -132,6 +133,48 @@ describe('pageText', () => {
 
   it('starts a new line for the next row', () => {
     expect(pageText([at('first', 10, 100), at('second', 10, 140)])).toBe('first\nsecond');
+  });
+
+  it('starts a new line for the next row of lines tilted more than their spacing over their length', () => {
+    // Prepare: a column turned 3 degrees counter-clockwise, its lines 40 px apart; over 1000 px each
+    // rises 52 px, and each starts 2 px right of the one above.
+    const angle = (-3 * Math.PI) / 180;
+    const tilted = (text: string, row: number): RecognizedLine => ({
+      text,
+      confidence: 0.9,
+      box: rectToQuad({
+        cx: 600 - row * 40 * Math.sin(angle),
+        cy: 200 + row * 40 * Math.cos(angle),
+        width: 1000,
+        height: 30,
+        angle,
+      }),
+      words: [],
+    });
+    const lines = [tilted('first', 0), tilted('second', 1), tilted('third', 2)];
+
+    // Act
+    const text = pageText(lines);
+
+    // Assess
+    expect(text).toBe('first\nsecond\nthird');
+  });
+
+  it('joins the pieces of one tilted row', () => {
+    // Prepare: a label and its price 800 px apart on a row tilted by 2 degrees (28 px rise).
+    const angle = (2 * Math.PI) / 180;
+    const piece = (text: string, cx: number): RecognizedLine => ({
+      text,
+      confidence: 0.9,
+      box: rectToQuad({ cx, cy: 300 + (cx - 200) * Math.tan(angle), width: 300, height: 30, angle }),
+      words: [],
+    });
+
+    // Act
+    const text = pageText([piece('TOTAL', 200), piece('42.50', 1000)]);
+
+    // Assess
+    expect(text).toBe('TOTAL 42.50');
   });
 
   it('starts a new line when reading order moves back to the left on the same band (next column block)', () => {

@@ -184,6 +184,46 @@ describe('readingOrder', () => {
     // Assess
     expect(ordered).toEqual([heading, ...left, ...right]);
   });
+
+  test('reads labels and the narrow column of prices beside them row by row, not as two columns', () => {
+    // Prepare: labels that end at a 40 px gap before prices 80 px wide, over six rows.
+    const rows = [0, 1, 2, 3, 4, 5].flatMap((i) => [
+      region(20, 100 + i * 40, 380, 130 + i * 40),
+      region(420, 100 + i * 40, 500, 130 + i * 40),
+    ]);
+
+    // Act
+    const ordered = readingOrder([...rows].reverse());
+
+    // Assess
+    expect(ordered).toEqual(rows);
+  });
+
+  test('reads the lines of a column still tilted after the page was straightened one by one', () => {
+    // Prepare: a book spread whose halves were scanned at different angles, so straightening the
+    // page as a whole leaves the left half turned 3 degrees clockwise (each 1000 px line falls
+    // 52 px, more than the 40 px between lines, and starts 2 px left of the one above) and the
+    // right half straight.
+    const angle = (3 * Math.PI) / 180;
+    const tilted = (row: number): TextRegion => ({
+      box: rectToQuad({
+        cx: 600 - row * 40 * Math.sin(angle),
+        cy: 200 + row * 40 * Math.cos(angle),
+        width: 1000,
+        height: 30,
+        angle,
+      }),
+      score: 1,
+    });
+    const left = [0, 1, 2, 3, 4, 5].map(tilted);
+    const right = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => region(1250, 185 + i * 40, 2250, 215 + i * 40));
+
+    // Act
+    const ordered = readingOrder([...right].reverse().concat([...left].reverse()));
+
+    // Assess
+    expect(ordered).toEqual([...left, ...right]);
+  });
 });
 
 describe('findVerticalRuns', () => {
