@@ -433,8 +433,8 @@ interface Item {
 
 /**
  * Orders regions for reading: split the page into horizontal bands at empty rows; runs of at least
- * three bands that share a vertical gutter, with text hugging it on both sides and each side wide
- * enough for running text, are columns and are read one after the other (recursively); everything
+ * three bands that share a vertical gutter, with text hugging it on both sides and lines long
+ * enough for running text on each, are columns and are read one after the other (recursively); everything
  * else is read row by row, left to right, so the pieces of one visual line stay together (receipts:
  * item and price). Each line counts with its own height and angle, so a column still tilted after
  * the page was straightened (half of a book spread scanned askew) reads line by line.
@@ -542,7 +542,9 @@ function columnRun(
   start: number,
   medianHeight: number,
 ): { end: number; gap: [number, number] } | undefined {
-  const minGap = medianHeight * 0.8;
+  // Boxes reach about a third of a line height past their ink on each side (unclip), so a gutter
+  // of a line height between two columns' ink leaves half a line height between their boxes.
+  const minGap = medianHeight * 0.5;
   let best: { end: number; gap: [number, number] } | undefined;
   for (const seed of xGaps(bands[start]!, minGap)) {
     let gap: [number, number] = seed;
@@ -573,8 +575,8 @@ function median(values: number[]): number {
   return s.length === 0 ? Number.POSITIVE_INFINITY : s[s.length >> 1]!;
 }
 
-/** Narrowest text column, in line heights. */
-const MIN_COLUMN_WIDTH = 8;
+/** Median line length of a text column, at least, in line heights. */
+const MIN_LINE_LENGTH = 8;
 
 function looksLikeColumns(bands: Item[][], gap: [number, number], medianHeight: number): boolean {
   const leftEnds: number[] = [];
@@ -594,10 +596,11 @@ function looksLikeColumns(bands: Item[][], gap: [number, number], medianHeight: 
   const leftWidth = gap[0] - Math.min(...left.map((m) => m.x0));
   const rightWidth = Math.max(...right.map((m) => m.x1)) - gap[1];
   if (gap[1] - gap[0] > 0.5 * Math.min(leftWidth, rightWidth)) return false;
-  // A column of running text holds some 25 characters or more (a character is about a third of a
-  // line box's height); narrower blocks beside a gap are prices, fields and table cells, whose rows
-  // read across.
-  if (Math.min(leftWidth, rightWidth) < MIN_COLUMN_WIDTH * medianHeight) return false;
+  // Most lines of a column of running text hold some 25 characters or more (a character is about a
+  // third of a line box's height); the short pieces beside a gap on receipts and forms are prices,
+  // fields and table cells, whose rows read across.
+  const lineLength = (side: Item[]): number => median(side.map((m) => m.x1 - m.x0));
+  if (Math.min(lineLength(left), lineLength(right)) < MIN_LINE_LENGTH * medianHeight) return false;
   // Ragged-right text ends within a few characters of the gutter; receipt labels end far from prices.
   return median(leftEnds) <= 2.5 * medianHeight && median(rightStarts) <= 0.5 * medianHeight;
 }

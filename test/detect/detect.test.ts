@@ -185,6 +185,32 @@ describe('readingOrder', () => {
     expect(ordered).toEqual([heading, ...left, ...right]);
   });
 
+  test('reads two columns apart when their boxes leave a gutter of under a line height', () => {
+    // Prepare: 30 px lines whose boxes are 15 px apart (their ink some 35 px apart).
+    const left = [0, 1, 2, 3].map((i) => region(100, 100 + i * 40, 560, 130 + i * 40));
+    const right = [0, 1, 2, 3].map((i) => region(575, 100 + i * 40, 1035, 130 + i * 40));
+
+    // Act
+    const ordered = readingOrder([...right, ...left].reverse());
+
+    // Assess
+    expect(ordered).toEqual([...left, ...right]);
+  });
+
+  test('reads a table of short cells beside longer lines row by row', () => {
+    // Prepare: names and sizes in cells 150 and 120 px wide, 15 px apart, over four rows.
+    const rows = [0, 1, 2, 3].flatMap((i) => [
+      region(20, 100 + i * 40, 170, 130 + i * 40),
+      region(185, 100 + i * 40, 305, 130 + i * 40),
+    ]);
+
+    // Act
+    const ordered = readingOrder([...rows].reverse());
+
+    // Assess
+    expect(ordered).toEqual(rows);
+  });
+
   test('reads labels and the narrow column of prices beside them row by row, not as two columns', () => {
     // Prepare: labels that end at a 40 px gap before prices 80 px wide, over six rows.
     const rows = [0, 1, 2, 3, 4, 5].flatMap((i) => [
