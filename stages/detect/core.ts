@@ -434,10 +434,10 @@ interface Item {
 /**
  * Orders regions for reading: split the page into horizontal bands at empty rows; runs of at least
  * three bands that share a vertical gutter, with text hugging it on both sides and lines long
- * enough for running text on each, are columns and are read one after the other (recursively); everything
- * else is read row by row, left to right, so the pieces of one visual line stay together (receipts:
- * item and price). Each line counts with its own height and angle, so a column still tilted after
- * the page was straightened (half of a book spread scanned askew) reads line by line.
+ * enough for running text on each, are columns and are read one after the other (recursively);
+ * everything else is read row by row, left to right, so the pieces of one visual line stay together
+ * (receipts: item and price). Each line counts with its own height and angle, so a column still
+ * tilted after the page was straightened (half of a book spread scanned askew) reads line by line.
  */
 export function readingOrder(regions: readonly TextRegion[]): TextRegion[] {
   if (regions.length <= 1) return [...regions];
