@@ -1,6 +1,6 @@
 import { dbPostprocess, detectText, findVerticalRuns, readingOrder } from '../../stages/detect/core.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { quadBounds, rectToQuad } from '../../stages/shared/geometry.ts';
+import { quadBounds, rectToQuad, rowOffset } from '../../stages/shared/geometry.ts';
 import type { Quad, TextRegion } from '../../stages/shared/types.ts';
 import { renderPage } from './render.ts';
 
@@ -249,6 +249,33 @@ describe('readingOrder', () => {
 
     // Assess
     expect(ordered).toEqual([...left, ...right]);
+  });
+});
+
+describe('rowOffset', () => {
+  const line = (cx: number, cy: number, width: number, height: number, degrees = 0): Quad =>
+    rectToQuad({ cx, cy, width, height, angle: (degrees * Math.PI) / 180 });
+
+  test('is the distance between level lines over half the taller height', () => {
+    // Act
+    const offset = rowOffset(line(200, 100, 300, 30), line(700, 112, 100, 20));
+
+    // Assess
+    expect(offset).toBeCloseTo(12 / 15, 10);
+  });
+
+  test('is zero for a piece that lies on the longer line of a tilted row, however far along it', () => {
+    // Prepare: a 5-degree row; the piece sits 900 px further along it, 79 px lower on the page.
+    const angle = (5 * Math.PI) / 180;
+
+    // Act
+    const offset = rowOffset(
+      line(200, 100, 600, 30, 5),
+      line(200 + 900 * Math.cos(angle), 100 + 900 * Math.sin(angle), 80, 30, 5),
+    );
+
+    // Assess
+    expect(offset).toBeCloseTo(0, 10);
   });
 });
 
