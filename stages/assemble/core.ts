@@ -1,5 +1,5 @@
 import { InvalidOptionError, NoTextFoundError } from '../shared/errors.ts';
-import { rowOffset } from '../shared/geometry.ts';
+import { quadToRect, rowOffset } from '../shared/geometry.ts';
 import type { DeskewInfo, DocumentFormat, ModelRef, RecognizedLine, StageTimings } from '../shared/types.ts';
 import { DOCPIPE_VERSION } from '../shared/version.ts';
 
@@ -163,7 +163,8 @@ export function pageText(lines: readonly RecognizedLine[]): string {
       text = line.text;
       return;
     }
-    const sameRow = rowOffset(previous.box, line.box) < 1 && leftEdge(line) > leftEdge(previous);
+    const sameRow =
+      rowOffset(quadToRect(previous.box), quadToRect(line.box)) < 1 && leftEdge(line) > leftEdge(previous);
     text += `${sameRow ? ' ' : '\n'}${line.text}`;
   });
   return text;

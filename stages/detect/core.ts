@@ -427,8 +427,8 @@ interface Item {
    */
   y0: number;
   y1: number;
-  /** Its length along its own axis. */
-  length: number;
+  /** The line along its own axis, for `rowOffset`. */
+  rect: RotatedRect;
 }
 
 /**
@@ -462,15 +462,15 @@ export function readingOrder(regions: readonly TextRegion[]): TextRegion[] {
   const sin = Math.sin(-angle);
   const items: Item[] = regions.map((region) => {
     const xs = region.box.map(([x, y]) => x * cos - y * sin);
-    const { cx, cy, width, height } = quadToRect(region.box);
-    const centre = cx * sin + cy * cos;
+    const rect = quadToRect(region.box);
+    const centre = rect.cx * sin + rect.cy * cos;
     return {
       region,
       x0: Math.min(...xs),
       x1: Math.max(...xs),
-      y0: centre - height / 2,
-      y1: centre + height / 2,
-      length: width,
+      y0: centre - rect.height / 2,
+      y1: centre + rect.height / 2,
+      rect,
     };
   });
   const heights = items.map((i) => i.y1 - i.y0).sort((a, b) => a - b);
@@ -617,7 +617,7 @@ function rowsOf(items: Item[]): Item[] {
     let target: (typeof rows)[number] | undefined;
     let nearest = 1;
     for (const row of rows) {
-      const offset = rowOffset(row.longest.region.box, item.region.box);
+      const offset = rowOffset(row.longest.rect, item.rect);
       if (offset < nearest) {
         nearest = offset;
         target = row;
@@ -625,7 +625,7 @@ function rowsOf(items: Item[]): Item[] {
     }
     if (target) {
       target.items.push(item);
-      if (item.length > target.longest.length) target.longest = item;
+      if (item.rect.width > target.longest.rect.width) target.longest = item;
     } else {
       rows.push({ items: [item], longest: item });
     }

@@ -167,19 +167,17 @@ export function clipQuad(quad: Quad, width: number, height: number): Quad {
 }
 
 /**
- * How far apart across the line two text-line quads sit, in half line heights: the distance of one
+ * How far apart across the line two text lines sit, in half line heights: the distance of one
  * centre from the other's centre line (the longer line's, whose angle is the surer), over half the
- * taller line's height. Below 1, they lie on one visual row. Unlike overlapping vertical extents,
- * this holds for rows tilted by residual skew or a curled page, and it keeps apart the lines of a
- * tilted column, whose extents overlap once a line's rise over its length passes the line spacing.
- * Below 1 is what overlapping by more than half the shorter height means for level lines.
+ * taller line's height. Below 1, they lie on one visual row; for level lines that is the same as
+ * overlapping by more than half the shorter height. Unlike overlapping vertical extents, it holds
+ * for rows tilted by residual skew or a curled page, and it keeps apart the lines of a tilted
+ * column, whose extents overlap once a line's rise over its length passes the line spacing.
  */
-export function rowOffset(a: Quad, b: Quad): number {
-  const ra = quadToRect(a);
-  const rb = quadToRect(b);
-  const [line, other] = ra.width >= rb.width ? [ra, rb] : [rb, ra];
+export function rowOffset(a: RotatedRect, b: RotatedRect): number {
+  const [line, other] = a.width >= b.width ? [a, b] : [b, a];
   const across = (other.cy - line.cy) * Math.cos(line.angle) - (other.cx - line.cx) * Math.sin(line.angle);
-  return Math.abs(across) / (0.5 * Math.max(ra.height, rb.height, Number.MIN_VALUE));
+  return Math.abs(across) / (0.5 * Math.max(a.height, b.height, Number.MIN_VALUE));
 }
 
 /** Axis-aligned bounds of a quad. */

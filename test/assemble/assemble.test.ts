@@ -3,6 +3,7 @@ import { renderAlto, renderHocr, renderResult } from '../../stages/assemble/rend
 import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
 import { rectToQuad } from '../../stages/shared/geometry.ts';
 import type { Quad, RecognizedLine } from '../../stages/shared/types.ts';
+import { tiltedColumnLine } from '../support/layout.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
 const box: Quad = [
@@ -136,19 +137,11 @@ describe('pageText', () => {
   });
 
   it('starts a new line for the next row of lines tilted more than their spacing over their length', () => {
-    // Prepare: a column turned 3 degrees counter-clockwise, its lines 40 px apart; over 1000 px each
-    // rises 52 px, and each starts 2 px right of the one above.
-    const angle = (-3 * Math.PI) / 180;
+    // Prepare: a column turned 3 degrees counter-clockwise, so each line starts right of the one above.
     const tilted = (text: string, row: number): RecognizedLine => ({
       text,
       confidence: 0.9,
-      box: rectToQuad({
-        cx: 600 - row * 40 * Math.sin(angle),
-        cy: 200 + row * 40 * Math.cos(angle),
-        width: 1000,
-        height: 30,
-        angle,
-      }),
+      box: tiltedColumnLine(row, -3),
       words: [],
     });
     const lines = [tilted('first', 0), tilted('second', 1), tilted('third', 2)];

@@ -1,7 +1,8 @@
 import { dbPostprocess, detectText, findVerticalRuns, readingOrder } from '../../stages/detect/core.ts';
 import { InvalidOptionError } from '../../stages/shared/errors.ts';
-import { quadBounds, rectToQuad, rowOffset } from '../../stages/shared/geometry.ts';
+import { quadBounds, type RotatedRect, rectToQuad, rowOffset } from '../../stages/shared/geometry.ts';
 import type { Quad, TextRegion } from '../../stages/shared/types.ts';
+import { tiltedColumnLine } from '../support/layout.ts';
 import { renderPage } from './render.ts';
 
 function centre(box: Quad): { x: number; y: number } {
@@ -197,18 +198,21 @@ describe('readingOrder', () => {
     expect(ordered).toEqual([...left, ...right]);
   });
 
-  test('reads a table of short cells beside longer lines row by row', () => {
-    // Prepare: names and sizes in cells 150 and 120 px wide, 15 px apart, over four rows.
-    const rows = [0, 1, 2, 3].flatMap((i) => [
-      region(20, 100 + i * 40, 170, 130 + i * 40),
-      region(185, 100 + i * 40, 305, 130 + i * 40),
+  test('reads a table of short cells row by row, though a heading below widens its left side', () => {
+    // Prepare: three rows of a 200 px cell and a long one 15 px apart, then a heading further left
+    // (a form's `BULL DURHAM  Filter Box` rows above `REMARKS`). The left side spans 260 px, wide
+    // enough for a column, but its cells are short lines.
+    const rows = [0, 1, 2].flatMap((i) => [
+      region(80, 100 + i * 40, 280, 130 + i * 40),
+      region(295, 100 + i * 40, 900, 130 + i * 40),
     ]);
+    const heading = region(20, 220, 120, 250);
 
     // Act
-    const ordered = readingOrder([...rows].reverse());
+    const ordered = readingOrder([heading, ...rows].reverse());
 
     // Assess
-    expect(ordered).toEqual(rows);
+    expect(ordered).toEqual([...rows, heading]);
   });
 
   test('reads labels and the narrow column of prices beside them row by row, not as two columns', () => {
@@ -227,21 +231,9 @@ describe('readingOrder', () => {
 
   test('reads the lines of a column still tilted after the page was straightened one by one', () => {
     // Prepare: a book spread whose halves were scanned at different angles, so straightening the
-    // page as a whole leaves the left half turned 3 degrees clockwise (each 1000 px line falls
-    // 52 px, more than the 40 px between lines, and starts 2 px left of the one above) and the
-    // right half straight.
-    const angle = (3 * Math.PI) / 180;
-    const tilted = (row: number): TextRegion => ({
-      box: rectToQuad({
-        cx: 600 - row * 40 * Math.sin(angle),
-        cy: 200 + row * 40 * Math.cos(angle),
-        width: 1000,
-        height: 30,
-        angle,
-      }),
-      score: 1,
-    });
-    const left = [0, 1, 2, 3, 4, 5].map(tilted);
+    // page as a whole leaves the left half turned 3 degrees clockwise (each line starts left of the
+    // one above) and the right half straight.
+    const left = [0, 1, 2, 3, 4, 5].map((row): TextRegion => ({ box: tiltedColumnLine(row, 3), score: 1 }));
     const right = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => region(1250, 185 + i * 40, 2250, 215 + i * 40));
 
     // Act
@@ -253,8 +245,13 @@ describe('readingOrder', () => {
 });
 
 describe('rowOffset', () => {
-  const line = (cx: number, cy: number, width: number, height: number, degrees = 0): Quad =>
-    rectToQuad({ cx, cy, width, height, angle: (degrees * Math.PI) / 180 });
+  const line = (cx: number, cy: number, width: number, height: number, degrees = 0): RotatedRect => ({
+    cx,
+    cy,
+    width,
+    height,
+    angle: (degrees * Math.PI) / 180,
+  });
 
   test('is the distance between level lines over half the taller height', () => {
     // Act
