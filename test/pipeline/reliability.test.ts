@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generatePage } from '../../fixtures/generate.ts';
-import { WorkerPool } from '../../orchestration/local/pool.ts';
+import { WORKER_V8_FLAGS, WorkerPool } from '../../orchestration/local/pool.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { documentIdFor } from '../../stages/shared/artifacts.ts';
 import { WorkerCrashedError } from '../../stages/shared/errors.ts';
@@ -139,6 +139,28 @@ describe('the embedded pipeline under bad input and load', () => {
 });
 
 describe('WorkerPool', () => {
+  // /proc is where a process's command line can be read back; other systems skip this one check.
+  const procIt = existsSync('/proc/self/cmdline') ? it : it.skip;
+  procIt('starts every worker with the V8 garbage-collection flags on its command line', async () => {
+    // Prepare
+    const pool = new WorkerPool({ size: 2, env: {} });
+    try {
+      // Act
+      const commandLines = pool
+        .pids()
+        .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
+
+      // Assess
+      expect(commandLines).toHaveLength(2);
+      for (const args of commandLines) {
+        const script = args.findIndex((arg) => arg.endsWith('worker.ts'));
+        expect(args.slice(1, script)).toEqual(expect.arrayContaining([...WORKER_V8_FLAGS]));
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('fails the task of a worker that dies with WorkerCrashed and replaces the worker', async () => {
     // Prepare: an endpoint that accepts connections and never answers keeps a handler busy.
     const silent = createServer(() => {});
