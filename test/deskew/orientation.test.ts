@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { analyseSkew, deskewPage, plainlyUpright } from '../../stages/deskew/core.ts';
+import { analyseSkew, deskewPage, plainlyUpright, turnsOver } from '../../stages/deskew/core.ts';
 import {
   classifierPieces,
   lineAxisFromRegions,
@@ -112,6 +112,35 @@ describe('voteUpsideDown', () => {
 
     // Assess
     expect(turned[0]).toEqual([10, 2]);
+  });
+});
+
+describe('turnsOver', () => {
+  // A weak vote for upside down: the lines read a little better turned than as they are.
+  const weak = { upsideDown: true, margin: 0.2 };
+
+  it('keeps a page read as upright when the vote for turning it over is weak', () => {
+    // Act
+    const flipped = turnsOver(0, weak);
+
+    // Assess
+    expect(flipped).toBe(false);
+  });
+
+  it('follows a weak vote on a page lying on its side, as either quarter turn is as likely', () => {
+    // Act
+    const flipped = turnsOver(90, weak);
+
+    // Assess
+    expect(flipped).toBe(true);
+  });
+
+  it('turns over a page read as upright when the vote is clear', () => {
+    // Act
+    const flipped = turnsOver(0, { upsideDown: true, margin: 0.6 });
+
+    // Assess
+    expect(flipped).toBe(true);
   });
 });
 
