@@ -67,8 +67,9 @@ const MIN_CONTRAST = 40;
  */
 const ORIENTATION_DETECT_SIDE = 960;
 /**
- * The classifier must be this sure (mean P(180) as read minus P(180) turned) before a page is
- * flipped: upside-down pages score 0.5-0.9, and most pages are upright, so weak votes keep them.
+ * The classifier must be this sure (mean P(180) as read minus P(180) turned) before a page that
+ * reads as upright is flipped: upside-down pages score 0.5-0.9, and most pages are upright, so weak
+ * votes keep them. Pages on their side go by the vote alone (`turnsOver`).
  */
 const MIN_FLIP_MARGIN = 0.25;
 /** How many of the longest lines the 0/180 classifier votes on. */
