@@ -51,6 +51,11 @@ const DEFAULT_TIMEOUT_MS = 300_000;
  * pages/s. Neither flag is allowed in NODE_OPTIONS, so they go on the command line.
  */
 export const WORKER_V8_FLAGS = ['--single-threaded-gc', '--initial-heap-size=256'] as const;
+
+/** A worker's Node options: the service's own (a loader, --inspect) and then the V8 flags above. */
+export function workerExecArgv(parent: readonly string[] = process.execArgv): string[] {
+  return [...parent, ...WORKER_V8_FLAGS];
+}
 const WORKER_PATH = new URL('./worker.ts', import.meta.url);
 
 /** A remote error keeps its name: that is what the workflow's Retry/Catch match. */
@@ -99,11 +104,6 @@ export class WorkerPool {
     return Object.fromEntries([...this.used].map(([fn, u]) => [fn, { ...u }]));
   }
 
-  /** Process ids of the live workers (tests use them to check how the workers were started). */
-  pids(): number[] {
-    return this.slots.flatMap((slot) => (slot.worker.pid === undefined ? [] : [slot.worker.pid]));
-  }
-
   /** Kills one busy worker (tests use it to prove crashes are retried). */
   async crashOne(): Promise<boolean> {
     const slot = this.slots.find((s) => s.task !== undefined);
@@ -129,7 +129,7 @@ export class WorkerPool {
       env: { ...process.env, DOCPIPE_ORT_THREADS: String(threads), ...this.env },
       // Structured clone keeps Buffers and typed arrays intact across the channel.
       serialization: 'advanced',
-      execArgv: [...process.execArgv, ...WORKER_V8_FLAGS],
+      execArgv: workerExecArgv(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const slot: Slot = { worker, task: undefined, timer: undefined };

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generatePage } from '../../fixtures/generate.ts';
-import { WORKER_V8_FLAGS, WorkerPool } from '../../orchestration/local/pool.ts';
+import { WorkerPool, workerExecArgv } from '../../orchestration/local/pool.ts';
 import type { LocalStack } from '../../orchestration/local/stack.ts';
 import { documentIdFor } from '../../stages/shared/artifacts.ts';
 import { WorkerCrashedError } from '../../stages/shared/errors.ts';
@@ -139,34 +139,12 @@ describe('the embedded pipeline under bad input and load', () => {
 });
 
 describe('WorkerPool', () => {
-  // /proc is where a process's command line can be read back; other systems skip this one check.
-  const procIt = existsSync('/proc/self/cmdline') ? it : it.skip;
-  procIt('starts its workers with the V8 garbage-collection flags on their command line', async () => {
-    // Prepare: a port nothing listens on, so the one invocation below fails fast.
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const { port } = closed.address() as AddressInfo;
-    await new Promise((resolve) => closed.close(resolve));
-    const pool = new WorkerPool({ size: 1, env: { DOCPIPE_ENDPOINT: `http://127.0.0.1:${port}` } });
-    try {
-      // Act: one answered invocation, so the worker is up (not killed mid-start) when the pool closes.
-      const [args] = pool
-        .pids()
-        .map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
-      const event = {
-        type: 'document.failed',
-        documentId: 'x',
-        executionName: 'x',
-        source: { bucket: 'b', key: 'k' },
-      };
-      await pool.invoke('publish', event).catch(() => undefined);
+  it("starts workers with the service's own Node options and then the V8 garbage-collection flags", () => {
+    // Act
+    const args = workerExecArgv(['--experimental-vm-modules']);
 
-      // Assess
-      const script = args!.findIndex((arg) => arg.endsWith('worker.ts'));
-      expect(args!.slice(1, script)).toEqual(expect.arrayContaining([...WORKER_V8_FLAGS]));
-    } finally {
-      await pool.close();
-    }
+    // Assess
+    expect(args).toEqual(['--experimental-vm-modules', '--single-threaded-gc', '--initial-heap-size=256']);
   });
 
   it('fails the task of a worker that dies with WorkerCrashed and replaces the worker', async () => {
