@@ -18,7 +18,7 @@ import { histogram, otsuThreshold } from '../../stages/deskew/raster.ts';
 import { detectText } from '../../stages/detect/core.ts';
 import { recognizeText } from '../../stages/recognize/core.ts';
 import { renderTextPage, rotateCcw } from '../deskew/pages.ts';
-import { datasetRoot } from '../support/datasets.ts';
+import { datasetRoot, devScans, SCAN_SETS } from '../support/datasets.ts';
 
 const { values: args } = parseArgs({ options: { turned: { type: 'boolean', default: false } } });
 const root = datasetRoot();
@@ -237,21 +237,18 @@ async function ocrCheck(): Promise<void> {
  */
 async function turned(): Promise<void> {
   out('== orientation: dev receipts and forms turned by 0, 90, 180 and 270 degrees clockwise');
-  for (const [set, ext] of [
-    ['sroie', '.jpg'],
-    ['funsd', '.png'],
-  ] as const) {
-    const dir = join(root, set, 'dev');
-    if (!existsSync(dir)) {
-      out(`${set}: dataset absent, skipped`);
+  for (const set of SCAN_SETS) {
+    const scans = devScans(root, set);
+    if (scans === undefined) {
+      out(`${set.name}: dataset absent, skipped`);
       continue;
     }
     let upright = 0;
     let total = 0;
     let ms = 0;
     const wrong: string[] = [];
-    for (const file of readdirSync(dir).filter((f) => f.endsWith(ext))) {
-      const page = await sharp(readFileSync(join(dir, file)))
+    for (const file of scans.files) {
+      const page = await sharp(readFileSync(join(scans.dir, file)))
         .png({ compressionLevel: 1 })
         .toBuffer();
       for (const turn of [0, 90, 180, 270] as const) {
@@ -266,7 +263,7 @@ async function turned(): Promise<void> {
         else wrong.push(`${file} turned ${turn}: orientation ${r.orientation}`);
       }
     }
-    out(`${set}: ${upright}/${total} upright, ${(ms / total).toFixed(0)} ms a page`);
+    out(`${set.name}: ${upright}/${total} upright, ${(ms / total).toFixed(0)} ms a page`);
     for (const line of wrong) out(`  ${line}`);
   }
 }

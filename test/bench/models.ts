@@ -12,7 +12,7 @@
  *    present, SROIE and FUNSD dev pages, each upright and turned 180 degrees;
  *  - the share of ground-truth word boxes (SROIE, FUNSD) whose centre lies in a detected region.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
@@ -23,7 +23,7 @@ import { classifyLines, cropLine } from '../../stages/recognize/core.ts';
 import type { RawImage } from '../../stages/shared/geometry.ts';
 import { optimiseGraph } from '../../stages/shared/graph-rewrite.ts';
 import { bundledModelDir, getModelStore, modelManifest } from '../../stages/shared/model-store.ts';
-import { datasetRoot } from '../support/datasets.ts';
+import { datasetRoot, devScans, SCAN_SETS } from '../support/datasets.ts';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '15' } } });
 const runs = Number(values.runs);
@@ -152,16 +152,12 @@ const classifierSets: Array<{ name: string; images: () => Promise<Buffer[]> }> =
         ),
       ),
   },
-  ...(['sroie', 'funsd'] as const).map((set) => ({
-    name: `${set} dev (first 8)`,
+  ...SCAN_SETS.map((set) => ({
+    name: `${set.name} dev (first 8)`,
     images: async () => {
-      const dir = join(DATASETS, set, 'dev');
-      if (!existsSync(dir)) return [];
-      return readdirSync(dir)
-        .filter((f) => /\.(jpg|png)$/u.test(f))
-        .sort()
-        .slice(0, 8)
-        .map((f) => readFileSync(join(dir, f)));
+      const scans = devScans(DATASETS, set);
+      if (scans === undefined) return [];
+      return scans.files.slice(0, 8).map((f) => readFileSync(join(scans.dir, f)));
     },
   })),
 ];
@@ -189,21 +185,18 @@ for (const set of classifierSets) {
 
 say('');
 say('## detection: ground-truth word boxes whose centre lies in a detected region');
-for (const [set, ext] of [
-  ['sroie', '.jpg'],
-  ['funsd', '.png'],
-] as const) {
-  const dir = join(DATASETS, set, 'dev');
-  if (!existsSync(dir)) {
-    say(`${set}: no data`);
+for (const set of SCAN_SETS) {
+  const scans = devScans(DATASETS, set);
+  if (scans === undefined) {
+    say(`${set.name}: no data`);
     continue;
   }
-  progress(`detecting ${set}...`);
+  const { dir, files } = scans;
+  const ext = set.extension;
+  progress(`detecting ${set.name}...`);
   let total = 0;
   let covered = 0;
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith(ext))
-    .sort()) {
+  for (const file of files) {
     const detection = await detectText(readFileSync(join(dir, file)));
     const boxes = detection.regions.map((r) => {
       const xs = r.box.map((p) => p[0]);
@@ -220,6 +213,6 @@ for (const [set, ext] of [
       if (boxes.some(([bx0, by0, bx1, by1]) => cx >= bx0 && cx <= bx1 && cy >= by0 && cy <= by1)) covered++;
     }
   }
-  say(`${set.padEnd(6)} ${covered}/${total} (${((100 * covered) / total).toFixed(1)}%)`);
+  say(`${set.name.padEnd(6)} ${covered}/${total} (${((100 * covered) / total).toFixed(1)}%)`);
 }
 await getModelStore().release();

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -6,4 +7,24 @@ import { join } from 'node:path';
  */
 export function datasetRoot(override?: string): string {
   return override ?? process.env.DOCPIPE_DATASETS ?? join(import.meta.dirname, '../../../shared/datasets');
+}
+
+/** The sets of real page scans with ground truth: receipts as JPEG, forms as PNG. */
+export const SCAN_SETS = [
+  { name: 'sroie', extension: '.jpg' },
+  { name: 'funsd', extension: '.png' },
+] as const;
+
+export type ScanSet = (typeof SCAN_SETS)[number];
+
+/** The page images of a scan set's dev half, sorted by name; undefined when the set is absent. */
+export function devScans(root: string, set: ScanSet): { dir: string; files: string[] } | undefined {
+  const dir = join(root, set.name, 'dev');
+  if (!existsSync(dir)) return undefined;
+  return {
+    dir,
+    files: readdirSync(dir)
+      .filter((f) => f.endsWith(set.extension))
+      .sort(),
+  };
 }
