@@ -17,4 +17,9 @@ export default {
   testTimeout: 120_000,
   // Tests load ONNX sessions and native image libraries: two workers match the two cores here.
   maxWorkers: 2,
+  // A worker ends holding 1.7-2.8 GB (ONNX Runtime sessions, libvips, the suites' heaps) that the
+  // process frees after its last JavaScript has run. On a busy machine that took up to 0.65 s, past
+  // jest's 0.5 s default, and jest then warned of a worker that "failed to exit gracefully" though
+  // its event loop was already empty (its 'exit' event came at once).
+  workerGracefulExitTimeout: 5_000,
 };

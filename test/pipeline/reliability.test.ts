@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { generatePage } from '../../fixtures/generate.ts';
 import { WorkerPool, workerExecArgv } from '../../orchestration/local/pool.ts';
@@ -149,7 +149,10 @@ describe('WorkerPool', () => {
 
   it('fails the task of a worker that dies with WorkerCrashed and replaces the worker', async () => {
     // Prepare: an endpoint that accepts connections and never answers keeps a handler busy.
-    const silent = createServer(() => {});
+    // Its connections are destroyed at the end: unread, they would outlive the killed workers and
+    // keep the jest worker from exiting.
+    const connections = new Set<Socket>();
+    const silent = createServer((socket) => connections.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     const pool = new WorkerPool({ size: 1, env: { DOCPIPE_ENDPOINT: `http://127.0.0.1:${port}` } });
@@ -176,7 +179,8 @@ describe('WorkerPool', () => {
       expect(await replacement).toBeInstanceOf(WorkerCrashedError);
     } finally {
       await pool.close();
-      silent.close();
+      for (const socket of connections) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });
