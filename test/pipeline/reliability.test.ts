@@ -149,8 +149,7 @@ describe('WorkerPool', () => {
 
   it('fails the task of a worker that dies with WorkerCrashed and replaces the worker', async () => {
     // Prepare: an endpoint that accepts connections and never answers keeps a handler busy.
-    // Its connections are destroyed at the end: unread, they would outlive the killed workers and
-    // keep the jest worker from exiting.
+    // Its connections are destroyed at the end, so that closing it need not wait for them.
     const connections = new Set<Socket>();
     const silent = createServer((socket) => connections.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
