@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { type DetectOptions, detectText } from '../../stages/detect/core.ts';
 import { type RecognizeOptions, recognizeText } from '../../stages/recognize/core.ts';
 import { getModelStore } from '../../stages/shared/model-store.ts';
-import { datasetRoot } from '../support/datasets.ts';
+import { datasetRoot, devScans, SCAN_SETS, type ScanSet, truthFile } from '../support/datasets.ts';
 import {
   addBags,
   addEdits,
@@ -34,19 +34,14 @@ interface Sample {
   truth: string;
 }
 
-function datasetSamples(dir: string, ext: string): Sample[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(ext))
-    .sort()
-    .map((f) => {
-      const base = f.slice(0, -ext.length);
-      return {
-        name: base,
-        load: async () => readFileSync(join(dir, f)),
-        truth: readFileSync(join(dir, `${base}.gt.txt`), 'utf8'),
-      };
-    });
+function datasetSamples(set: ScanSet): Sample[] {
+  const scans = devScans(DATASETS, set);
+  if (scans === undefined) return [];
+  return scans.files.map((f) => ({
+    name: f.slice(0, -set.extension.length),
+    load: async () => readFileSync(join(scans.dir, f)),
+    truth: readFileSync(join(scans.dir, truthFile(f)), 'utf8'),
+  }));
 }
 
 /** Deterministic 300 DPI A4 pages of real English lines (UW-III ground truth), clean or skewed and noisy. */
@@ -130,8 +125,7 @@ async function main(): Promise<void> {
   await getModelStore().warm();
 
   const sets: Record<string, () => Sample[]> = {
-    sroie: () => datasetSamples(join(DATASETS, 'sroie/dev'), '.jpg'),
-    funsd: () => datasetSamples(join(DATASETS, 'funsd/dev'), '.png'),
+    ...Object.fromEntries(SCAN_SETS.map((set) => [set.name, () => datasetSamples(set)])),
     pages: () => pageSamples(Number(values.pages)),
   };
   for (const setName of values.sets.split(',')) {

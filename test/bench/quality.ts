@@ -46,7 +46,7 @@ import {
   type PageSpec,
 } from '../../fixtures/generate.ts';
 import type { DetectResult, Orientation, Quad } from '../../stages/shared/types.ts';
-import { datasetRoot } from '../support/datasets.ts';
+import { datasetRoot, devScans, scanSet } from '../support/datasets.ts';
 import {
   addBags,
   addEdits,
@@ -607,8 +607,9 @@ async function runSet(name: SetName, ctx: Context): Promise<SetResult | string> 
     }
     case 'sroie':
     case 'funsd': {
-      const dir = join(d, name, 'dev');
-      if (!existsSync(dir)) return `${dir} absent`;
+      const set = scanSet(name)!;
+      const scans = devScans(d, set);
+      if (scans === undefined) return `${join(d, name, 'dev')} absent`;
       const result: SetResult = {
         name,
         kind: 'text',
@@ -618,7 +619,7 @@ async function runSet(name: SetName, ctx: Context): Promise<SetResult | string> 
             : 'FUNSD dev forms (word-bag F1 and normalised CER; no unique reading order)',
         notes: [],
       };
-      await scoreTextItems(ctx, datasetItems(dir, name === 'sroie' ? '.jpg' : '.png', ctx.limit), result);
+      await scoreTextItems(ctx, datasetItems(scans.dir, set.extension, ctx.limit), result);
       return result;
     }
     case 'uw3': {

@@ -14,14 +14,14 @@
  *   JPEG, forms as PNG, uploaded as they are), to see the rate on real documents.
  * --datasets DIR: dataset root (default $DOCPIPE_DATASETS or ../shared/datasets beside the checkout).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { generatePage, makeLetterLines } from '../../fixtures/generate.ts';
 import { startLocalStack } from '../../orchestration/local/stack.ts';
-import { datasetRoot } from '../support/datasets.ts';
+import { datasetRoot, devScans, SCAN_SETS, type ScanSet, scanSet, truthFile } from '../support/datasets.ts';
 import { collectEvents } from '../support/local-stack.ts';
 import {
   addBags,
@@ -33,11 +33,6 @@ import {
   type EditCount,
   rate,
 } from './metrics.ts';
-
-const SETS = {
-  sroie: { folder: 'sroie/dev', extension: '.jpg' },
-  funsd: { folder: 'funsd/dev', extension: '.png' },
-} as const;
 
 const { values } = parseArgs({
   options: {
@@ -79,28 +74,26 @@ async function letterPages(n: number): Promise<BenchPage[]> {
   );
 }
 
-function datasetPages(name: keyof typeof SETS, n: number): BenchPage[] {
+function datasetPages(set: ScanSet, n: number): BenchPage[] {
   const root = datasetRoot(values.datasets);
-  const dir = join(root, SETS[name].folder);
-  if (!existsSync(dir)) fail(`--set ${name} needs ${dir} (see ../shared/datasets/README.md)`);
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith(SETS[name].extension))
-    .sort()
-    .slice(0, n);
+  const scans = devScans(root, set);
+  if (scans === undefined)
+    return fail(`--set ${set.name} needs ${join(root, set.name, 'dev')} (see ../shared/datasets/README.md)`);
+  const { dir } = scans;
+  const files = scans.files.slice(0, n);
   if (files.length < n)
-    fail(`--set ${name} has ${files.length} scans in ${dir}; --pages ${n - 1} needs ${n}`);
+    fail(`--set ${set.name} has ${files.length} scans in ${dir}; --pages ${n - 1} needs ${n}`);
   return files.map((f) => ({
     extension: extname(f),
     body: readFileSync(join(dir, f)),
-    text: readFileSync(join(dir, `${f.slice(0, -extname(f).length)}.gt.txt`), 'utf8'),
+    text: readFileSync(join(dir, truthFile(f)), 'utf8'),
   }));
 }
 
-const set = values.set;
-if (set !== 'letters' && !(set in SETS))
-  fail(`--set must be one of letters, ${Object.keys(SETS).join(', ')}, received '${set}'`);
-const pages =
-  set === 'letters' ? await letterPages(count + 1) : datasetPages(set as keyof typeof SETS, count + 1);
+const chosen = scanSet(values.set);
+if (values.set !== 'letters' && chosen === undefined)
+  fail(`--set must be one of letters, ${SCAN_SETS.map((s) => s.name).join(', ')}, received '${values.set}'`);
+const pages = chosen === undefined ? await letterPages(count + 1) : datasetPages(chosen, count + 1);
 
 const dataDir = mkdtempSync(join(tmpdir(), 'docpipe-bench-'));
 const stack = await startLocalStack({ port: 0, dataDir, workers });
@@ -148,7 +141,7 @@ try {
   const serviceCpu = perPage((user + system) / 1000);
   process.stdout.write(
     [
-      `set: ${set}, pages: ${events.length}/${count} (${failed} failed), workers: ${workers}, cores: ${availableParallelism()}`,
+      `set: ${values.set}, pages: ${events.length}/${count} (${failed} failed), workers: ${workers}, cores: ${availableParallelism()}`,
       `wall: ${seconds.toFixed(1)} s  throughput: ${(events.length / seconds).toFixed(2)} pages/s  (${(seconds / Math.max(1, events.length)).toFixed(2)} s/page)`,
       `normalised CER: ${(100 * rate(edits)).toFixed(2)}%, word-bag F1: ${(100 * bagScore(bag).f1).toFixed(2)}%`,
       `mean ms per page by stage (per-stage sums from the events): ${Object.entries(stageMs)

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 
 /**
  * Where `../shared/datasets` is: `override` (a command's --datasets), else $DOCPIPE_DATASETS, else
@@ -16,6 +16,16 @@ export const SCAN_SETS = [
 ] as const;
 
 export type ScanSet = (typeof SCAN_SETS)[number];
+
+/** The scan set called `name` (a command's --set or --sets), undefined for any other name. */
+export function scanSet(name: string): ScanSet | undefined {
+  return SCAN_SETS.find((set) => set.name === name);
+}
+
+/** The ground-truth text file beside a scan: `X.jpg` has `X.gt.txt`. */
+export function truthFile(scan: string): string {
+  return `${scan.slice(0, -extname(scan).length)}.gt.txt`;
+}
 
 /** The page images of a scan set's dev half, sorted by name; undefined when the set is absent. */
 export function devScans(root: string, set: ScanSet): { dir: string; files: string[] } | undefined {
