@@ -20,6 +20,7 @@ export default {
   // A worker ends holding 1.7-2.8 GB (ONNX Runtime sessions, libvips, the suites' heaps) that the
   // process frees after its last JavaScript has run. On a busy machine that took up to 0.65 s, past
   // jest's 0.5 s default, and jest then warned of a worker that "failed to exit gracefully" though
-  // its event loop was already empty (its 'exit' event came at once).
+  // its event loop was already empty (its 'exit' event came at once). Timed on 2026-12-03 with
+  // logging patched into jest-worker for the purpose, beside two busy processes; no command prints it.
   workerGracefulExitTimeout: 5_000,
 };
