@@ -1,6 +1,13 @@
 import { InvalidOptionError, NoTextFoundError } from '../shared/errors.ts';
 import { quadToRect, rowOffset } from '../shared/geometry.ts';
-import type { DeskewInfo, DocumentFormat, ModelRef, RecognizedLine, StageTimings } from '../shared/types.ts';
+import {
+  type DeskewInfo,
+  type DocumentFormat,
+  deskewSkipped,
+  type ModelRef,
+  type RecognizedLine,
+  type StageTimings,
+} from '../shared/types.ts';
 import { DOCPIPE_VERSION } from '../shared/version.ts';
 
 export const RESULT_SCHEMA_VERSION = 1;
@@ -98,7 +105,7 @@ export function assembleDocument(input: AssembleInput): DocumentResult {
     const warnings: PageWarning[] = [];
     if (lines.length === 0) warnings.push('NoText');
     if (lines.some((line) => line.confidence < lowConfidence)) warnings.push('LowConfidence');
-    if (!page.deskew.applied && page.deskew.reason !== undefined) warnings.push('DeskewSkipped');
+    if (deskewSkipped(page.deskew)) warnings.push('DeskewSkipped');
     const total = PAGE_STAGES.reduce((sum, stage) => sum + (page.timings[stage] ?? 0), 0);
     return {
       number: page.number,

@@ -7,7 +7,12 @@ import { detectText } from '../detect/core.ts';
 import { classifyLines } from '../recognize/core.ts';
 import { logger } from '../shared/logger.ts';
 import type { ModelStore } from '../shared/model-store.ts';
-import type { DeskewResult, Orientation, TextRegion } from '../shared/types.ts';
+import {
+  type DeskewResult,
+  type Orientation,
+  STRAIGHT_PAGE_REASON,
+  type TextRegion,
+} from '../shared/types.ts';
 import { booleanOption, numberIn, rejectUnknownKeys } from '../shared/validate.ts';
 import {
   classifierPieces,
@@ -246,7 +251,7 @@ export async function deskewPage(
       orientation,
       confidence,
       applied: false,
-      reason: `skew below ${opts.minAngle} degrees`,
+      reason: `${STRAIGHT_PAGE_REASON} ${opts.minAngle} degrees`,
     };
   }
   log.debug(

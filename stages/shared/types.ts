@@ -32,8 +32,19 @@ export interface DeskewInfo {
   confidence: number;
   /** False when the page was left alone (too little text to judge, or angle below the threshold). */
   applied: boolean;
-  /** Why the page was left alone, when it was. */
+  /** Why the page was left alone, when it was: a straight page's reason starts with STRAIGHT_PAGE_REASON. */
   reason?: string;
+}
+
+/** How the reason of a page that was measured and found straight begins (`skew below 0.05 degrees`). */
+export const STRAIGHT_PAGE_REASON = 'skew below';
+
+/**
+ * True when the page may still be skewed because deskew did not measure it: turned off, too little
+ * text, or an estimate too unsure to act on. A page measured and found straight was not skipped.
+ */
+export function deskewSkipped(info: DeskewInfo): boolean {
+  return !info.applied && info.reason !== undefined && !info.reason.startsWith(STRAIGHT_PAGE_REASON);
 }
 
 export interface DeskewResult extends DeskewInfo {

@@ -1,8 +1,10 @@
 import { assembleDocument, type PageOutcome, pageText } from '../../stages/assemble/core.ts';
 import { renderAlto, renderHocr, renderResult } from '../../stages/assemble/render.ts';
+import { deskewPage } from '../../stages/deskew/core.ts';
 import { InvalidOptionError, NoTextFoundError } from '../../stages/shared/errors.ts';
 import { rectToQuad } from '../../stages/shared/geometry.ts';
 import type { Quad, RecognizedLine } from '../../stages/shared/types.ts';
+import { renderTextPage } from '../deskew/pages.ts';
 import { tiltedColumnLine } from '../support/layout.ts';
 import { schemaValidators } from '../support/schemas.ts';
 
@@ -73,6 +75,43 @@ describe('assembleDocument', () => {
 
     // Assess
     expect(result.pages[1]!.warnings).toContain('NoText');
+  });
+
+  it('warns DeskewSkipped on a page deskew could not measure', () => {
+    // Prepare
+    const unmeasured = {
+      ...page(1, ['text']),
+      deskew: {
+        angle: 0,
+        orientation: 0 as const,
+        confidence: 0,
+        applied: false,
+        reason: 'too little text to measure the skew',
+      },
+    };
+
+    // Act
+    const result = assembleDocument({ source, models, pages: [unmeasured] });
+
+    // Assess
+    expect(result.pages[0]!.warnings).toContain('DeskewSkipped');
+  });
+
+  it('gives a page measured and found straight no DeskewSkipped warning', async () => {
+    // Prepare: the deskew stage's own verdict on a straight page, not a hand-written one.
+    const straight = await deskewPage(
+      await renderTextPage({ width: 1240, height: 1754, dpi: 150, words: 260, seed: 7 }),
+      { detectOrientation: false },
+    );
+    const { angle, orientation, confidence, applied, reason } = straight;
+    const deskew = { angle, orientation, confidence, applied, ...(reason === undefined ? {} : { reason }) };
+
+    // Act
+    const result = assembleDocument({ source, models, pages: [{ ...page(1, ['text']), deskew }] });
+
+    // Assess
+    expect(straight.applied).toBe(false);
+    expect(result.pages[0]!.warnings).not.toContain('DeskewSkipped');
   });
 
   it('fails a document without any text with NoTextFound', () => {
