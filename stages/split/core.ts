@@ -378,7 +378,12 @@ function mapSharpError(error: unknown, maxPixels: number): Error {
   return new CorruptDocumentError(`The image cannot be decoded: ${message.split('\n')[0]}`, { cause: error });
 }
 
-function plausibleDpi(density: number | undefined): number {
+function declaredDpi(meta: Metadata): number {
+  // libvips reports 72 for a PNG with no pHYs chunk and for a JPEG whose JFIF units are 0 (aspect
+  // ratio only); in both cases resolutionUnit is unset, so that is what tells a declared density
+  // from libvips' placeholder.
+  if (meta.resolutionUnit === undefined) return DEFAULT_IMAGE_DPI;
+  const density = meta.density;
   if (density === undefined || !Number.isFinite(density)) return DEFAULT_IMAGE_DPI;
   const dpi = Math.round(density);
   return dpi >= PLAUSIBLE_DPI[0] && dpi <= PLAUSIBLE_DPI[1] ? dpi : DEFAULT_IMAGE_DPI;
@@ -432,7 +437,7 @@ async function openImage(
         // Already what the stages read: decoded in full only to prove it whole (a truncated file
         // fails here), then passed on as uploaded, which spares a re-encode (~0.15 s at 300 DPI A4).
         await sharp(bytes, input()).raw().toBuffer();
-        return { index, png: bytes, width: meta.width, height: meta.height, dpi: plausibleDpi(meta.density) };
+        return { index, png: bytes, width: meta.width, height: meta.height, dpi: declaredDpi(meta) };
       }
       const gray =
         meta.channels === 1 || meta.channels === 2 || meta.space === 'b-w' || meta.space === 'grey16';
@@ -441,7 +446,7 @@ async function openImage(
       // toColourspace also casts 16-bit input to 8-bit; 'b-w' gives one channel.
       image = image.toColourspace(gray ? 'b-w' : 'srgb');
       const { data, info } = await image.png(PAGE_PNG).toBuffer({ resolveWithObject: true });
-      return { index, png: data, width: info.width, height: info.height, dpi: plausibleDpi(meta.density) };
+      return { index, png: data, width: info.width, height: info.height, dpi: declaredDpi(meta) };
     } catch (error) {
       throw mapSharpError(error, opts.maxPixels);
     }

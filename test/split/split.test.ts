@@ -174,6 +174,41 @@ describe('openDocument: images', () => {
     expect(page.dpi).toBe(300);
   });
 
+  it('uses 300 DPI for a PNG without a pHYs chunk, not the 72 libvips reports', async () => {
+    // Prepare: drop the pHYs chunk sharp writes, as many scanners and converters do.
+    const withPhys = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const png = withoutPngChunk(withPhys, 'pHYs');
+    // Act
+    const page = await (await openDocument(png)).renderPage(0);
+    // Assess
+    expect(page.dpi).toBe(300);
+  });
+
+  it('uses 300 DPI for a JPEG whose JFIF density has no unit', async () => {
+    // Prepare: sharp writes JFIF units 0 (aspect ratio only) unless a density is given.
+    const jpeg = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#fff' } })
+      .jpeg()
+      .toBuffer();
+    // Act
+    const page = await (await openDocument(jpeg)).renderPage(0);
+    // Assess
+    expect(page.dpi).toBe(300);
+  });
+
+  it('keeps the density a JPEG declares', async () => {
+    // Prepare
+    const jpeg = await sharp({ create: { width: 50, height: 40, channels: 3, background: '#fff' } })
+      .jpeg()
+      .withMetadata({ density: 200 })
+      .toBuffer();
+    // Act
+    const page = await (await openDocument(jpeg)).renderPage(0);
+    // Assess
+    expect(page.dpi).toBe(200);
+  });
+
   it('applies the EXIF orientation of a JPEG', async () => {
     // Prepare: stored 400x200, orientation 6 = displayed rotated 90 degrees clockwise.
     const jpeg = await sharp(await smallPage(400, 200))
@@ -329,3 +364,14 @@ describe('openDocument: bad input', () => {
     });
   });
 });
+
+/** The PNG with every chunk of the given type removed (CRCs stay valid: each chunk carries its own). */
+function withoutPngChunk(png: Buffer, type: string): Buffer {
+  const kept: Buffer[] = [png.subarray(0, 8)];
+  for (let offset = 8; offset < png.length; ) {
+    const end = offset + 12 + png.readUInt32BE(offset);
+    if (png.toString('latin1', offset + 4, offset + 8) !== type) kept.push(png.subarray(offset, end));
+    offset = end;
+  }
+  return Buffer.concat(kept);
+}
