@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import validator from 'asl-validator';
 import { App, Stack } from 'aws-cdk-lib';
@@ -30,8 +31,20 @@ const CDK_CONTEXT = JSON.parse(readFileSync(join(REPO_ROOT, 'infra/cdk.json'), '
   unknown
 >;
 
+/**
+ * Each App synthesizes into a directory of its own, removed after the file's tests: left to CDK,
+ * every run would leave its cloud assemblies in the system temp directory (38 MB for the stack
+ * with its model assets), and they pile up.
+ */
+const assemblyDirs: string[] = [];
+afterAll(() => {
+  for (const dir of assemblyDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function synth(context: Record<string, unknown> = {}) {
-  const app = new App({ context: { ...CDK_CONTEXT, ...context } });
+  const outdir = mkdtempSync(join(tmpdir(), 'docpipe-cdk-test-'));
+  assemblyDirs.push(outdir);
+  const app = new App({ outdir, context: { ...CDK_CONTEXT, ...context } });
   const stack = new DocpipeStack(app, 'Docpipe', { config: resolveInfraConfig(context) });
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() as Json };
