@@ -44,7 +44,7 @@ const UNREACHABLE = new Set([
 
 /**
  * Expected errors print one line with their stable code; anything else is a bug and keeps its
- * stack. A pipeline that does not answer, or AWS credentials that are missing, are expected too:
+ * stack. A pipeline that does not answer, a port already taken, or missing AWS credentials are expected too:
  * the commands that talk to a running pipeline meet them first.
  */
 export function describeFailure(error: unknown): { line: string; exitCode: number } {
@@ -53,6 +53,12 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   if (code !== undefined && UNREACHABLE.has(code)) {
     return {
       line: `EndpointUnreachable: ${message} (is \`docpipe up\` running? --endpoint names another pipeline)`,
+      exitCode: EXIT.failed,
+    };
+  }
+  if (code === 'EADDRINUSE') {
+    return {
+      line: `PortInUse: ${message} (another \`docpipe up\` may be running: stop it, or give this one --port N or DOCPIPE_PORT; the Step Functions API takes the port after it)`,
       exitCode: EXIT.failed,
     };
   }

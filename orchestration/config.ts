@@ -40,14 +40,49 @@ export const DEFAULT_NAMES = {
   resultsQueue: 'docpipe-results',
 } as const;
 
-export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
-  const rawEndpoint = env.DOCPIPE_ENDPOINT ?? `http://127.0.0.1:${env.DOCPIPE_PORT ?? LOCAL_PORT}`;
-  const endpoint = rawEndpoint === '' || rawEndpoint === 'aws' ? undefined : rawEndpoint;
-  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) {
+/** '' and 'aws' name the real AWS endpoints. */
+const isAws = (value: string): boolean => value === '' || value === 'aws';
+
+/**
+ * An endpoint as given by `name` (a variable or a flag): undefined for the real AWS endpoints ('' or
+ * 'aws'), else an http(s) URL. Checked here, so a typo fails at once by name instead of deep inside
+ * the AWS SDK as "Invalid URL".
+ */
+export function endpointOption(name: string, value: string): string | undefined {
+  if (isAws(value)) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new InvalidOptionError(`Expected an http(s) URL, '' or 'aws' for ${name} but received '${value}'`, {
+      details: { parameter: name, expected: "an http(s) URL, '' or 'aws'" },
+    });
+  }
+  return value;
+}
+
+/** The embedded stack's S3/SQS port: DOCPIPE_PORT, else 4566. `up` listens on it, the clients call it. */
+export function localPort(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.DOCPIPE_PORT;
+  if (raw === undefined || raw === '') return LOCAL_PORT;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) {
     throw new InvalidOptionError(
-      `Expected an http(s) URL, '' or 'aws' for DOCPIPE_ENDPOINT but received '${rawEndpoint}'`,
+      `Expected an integer between 1 and 65535 for DOCPIPE_PORT but received '${raw}'`,
+      { details: { parameter: 'DOCPIPE_PORT', expected: 'an integer between 1 and 65535' } },
     );
   }
+  return port;
+}
+
+export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const endpoint =
+    env.DOCPIPE_ENDPOINT === undefined
+      ? `http://127.0.0.1:${localPort(env)}`
+      : endpointOption('DOCPIPE_ENDPOINT', env.DOCPIPE_ENDPOINT);
   return {
     region: env.DOCPIPE_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     endpoint,

@@ -20,7 +20,7 @@ import { InvalidOptionError, TransientStorageError } from '../stages/shared/erro
 import { parseFailureCause } from '../stages/shared/handler-kit.ts';
 import { mapLimit } from '../stages/shared/map-limit.ts';
 import { type ModelManifestEntry, modelManifest } from '../stages/shared/model-store.ts';
-import { type PipelineConfig, readPipelineConfig } from './config.ts';
+import { endpointOption, type PipelineConfig, readPipelineConfig } from './config.ts';
 import type { PipelineInput } from './trigger.ts';
 
 /**
@@ -42,15 +42,6 @@ export interface OpsOverrides {
   region?: string;
 }
 
-const isAws = (value: string) => value === '' || value === 'aws';
-
-function checkUrl(name: string, value: string): string {
-  if (!/^https?:\/\//.test(value)) {
-    throw new InvalidOptionError(`Expected an http(s) URL, '' or 'aws' for ${name} but received '${value}'`);
-  }
-  return value;
-}
-
 /**
  * DOCPIPE_SFN_ENDPOINT (or --sfn-endpoint) wins; otherwise a local S3/SQS endpoint implies the
  * embedded stack's control API on the next port (4566 -> 4567), and AWS implies AWS.
@@ -58,13 +49,16 @@ function checkUrl(name: string, value: string): string {
 export function readOpsConfig(env: NodeJS.ProcessEnv = process.env, overrides: OpsOverrides = {}): OpsConfig {
   const base = readPipelineConfig(env);
   if (overrides.endpoint !== undefined) {
-    base.endpoint = isAws(overrides.endpoint) ? undefined : checkUrl('--endpoint', overrides.endpoint);
+    base.endpoint = endpointOption('--endpoint', overrides.endpoint);
   }
   if (overrides.region !== undefined) base.region = overrides.region;
   const rawSfn = overrides.sfnEndpoint ?? env.DOCPIPE_SFN_ENDPOINT;
   let sfnEndpoint: string | undefined;
   if (rawSfn !== undefined)
-    sfnEndpoint = isAws(rawSfn) ? undefined : checkUrl('DOCPIPE_SFN_ENDPOINT', rawSfn);
+    sfnEndpoint = endpointOption(
+      overrides.sfnEndpoint !== undefined ? '--sfn-endpoint' : 'DOCPIPE_SFN_ENDPOINT',
+      rawSfn,
+    );
   else if (base.endpoint !== undefined) {
     const url = new URL(base.endpoint);
     url.port = String(Number(url.port || (url.protocol === 'https:' ? 443 : 80)) + 1);

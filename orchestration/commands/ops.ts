@@ -27,7 +27,7 @@ function withTarget(command: Command): Command {
   return command
     .option(
       '--endpoint <url>',
-      "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT or http://127.0.0.1:4566)",
+      "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT, else http://127.0.0.1 on DOCPIPE_PORT or 4566)",
     )
     .option(
       '--sfn-endpoint <url>',

@@ -31,7 +31,13 @@ import {
   progressWriter,
   sharedOutput,
 } from '../cli-support.ts';
-import { DEFAULT_ARTIFACT_EXPIRY_DAYS, type PipelineConfig, readPipelineConfig } from '../config.ts';
+import {
+  DEFAULT_ARTIFACT_EXPIRY_DAYS,
+  endpointOption,
+  localPort,
+  type PipelineConfig,
+  readPipelineConfig,
+} from '../config.ts';
 import { peekDeadLetters, redriveDeadLetters } from '../dead-letters.ts';
 import { parseResultEvent, type ResultEvent } from '../events.ts';
 import { type LocalStack, startLocalStack } from '../local/stack.ts';
@@ -45,8 +51,7 @@ interface TargetOptions {
 
 function targetConfig(options: TargetOptions): PipelineConfig {
   const config = readPipelineConfig();
-  if (options.endpoint !== undefined)
-    config.endpoint = options.endpoint === 'aws' ? undefined : options.endpoint;
+  if (options.endpoint !== undefined) config.endpoint = endpointOption('--endpoint', options.endpoint);
   if (options.region !== undefined) config.region = options.region;
   return config;
 }
@@ -380,6 +385,21 @@ function submitOptions(options: { key?: string; pages?: string; dpi?: number }):
   };
 }
 
+/**
+ * How to submit to this stack from another terminal: the other commands find it on their own only
+ * at the endpoint they default to, so a stack on another port says which variable to set.
+ */
+export function submitHint(endpoint: string, env: NodeJS.ProcessEnv = process.env): string {
+  const command = 'npx docpipe submit scan.pdf --wait';
+  let found: string | undefined;
+  try {
+    found = readPipelineConfig(env).endpoint;
+  } catch {
+    found = undefined;
+  }
+  return found === endpoint ? command : `DOCPIPE_ENDPOINT=${endpoint} ${command}`;
+}
+
 function printStack(stack: LocalStack): void {
   const { config } = stack;
   process.stderr.write(
@@ -394,7 +414,7 @@ function printStack(stack: LocalStack): void {
       `  ingest queue:        ${config.ingestQueue} (DLQ ${config.ingestDlq})`,
       `  results queue:       ${config.resultsQueue}`,
       `Try: aws --endpoint-url ${stack.endpoint} s3 cp scan.pdf s3://${config.inputBucket}/`,
-      `  or: npx docpipe submit scan.pdf --wait`,
+      `  or: ${submitHint(stack.endpoint)}`,
       'Ctrl-C stops; everything persists in the data directory.',
       '',
     ].join('\n'),
@@ -402,7 +422,7 @@ function printStack(stack: LocalStack): void {
 }
 
 interface UpOptions {
-  port: number;
+  port?: number;
   data: string;
   workers?: number;
   maxConcurrency?: number;
@@ -413,7 +433,7 @@ export function registerPipeline(program: Command): void {
   program
     .command('up')
     .description('start the whole pipeline on this machine (embedded S3/SQS + Step Functions + warm workers)')
-    .option('--port <n>', 'S3/SQS endpoint port', parseInteger(0, 65535), 4566)
+    .option('--port <n>', 'S3/SQS endpoint port (default: DOCPIPE_PORT or 4566)', parseInteger(0, 65535))
     .option('--data <dir>', 'data directory that survives restarts', '.docpipe')
     .option('--workers <n>', 'warm worker processes (default: one per core)', parseInteger(1, 64))
     .option('--max-concurrency <n>', 'pages of one document processed at once', parseInteger(0, 1000))
@@ -425,7 +445,7 @@ export function registerPipeline(program: Command): void {
     )
     .action(async (options: UpOptions) => {
       const stack = await startLocalStack({
-        port: options.port,
+        port: options.port ?? localPort(),
         dataDir: options.data,
         artifactExpiryDays: options.artifactDays,
         ...(options.workers === undefined ? {} : { workers: options.workers }),
@@ -456,7 +476,7 @@ export function registerPipeline(program: Command): void {
     .option('--timeout <seconds>', 'how long --wait waits', parseInteger(1, 86_400), 900)
     .option(
       '--endpoint <url>',
-      "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT or http://127.0.0.1:4566)",
+      "S3/SQS endpoint ('aws' for real AWS; default DOCPIPE_ENDPOINT, else http://127.0.0.1 on DOCPIPE_PORT or 4566)",
     )
     .option('--region <region>', 'AWS region')
     .action(

@@ -1,5 +1,19 @@
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { outputPath, outputStems, sharedOutput } from '../../orchestration/cli-support.ts';
+import {
+  describeFailure,
+  EXIT,
+  outputPath,
+  outputStems,
+  sharedOutput,
+} from '../../orchestration/cli-support.ts';
+
+function listen(server: Server, port = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+}
 
 describe('outputStems', () => {
   it('names outputs after the file without its extension when no other input shares that stem', () => {
@@ -53,5 +67,21 @@ describe('sharedOutput', () => {
     const path = outputPath('scan', 'out', 'alto');
     // Assess
     expect(path).toBe(join('out', 'scan.alto.xml'));
+  });
+});
+
+describe('describeFailure', () => {
+  it('turns a port already taken into one line that says what to do, not a stack', async () => {
+    // Prepare: a real listener holds a port; a second listen on it fails as `up` would
+    const holder = createServer();
+    const port = await listen(holder);
+    const error = await listen(createServer(), port).catch((e: unknown) => e);
+    holder.close();
+    // Act
+    const { line, exitCode } = describeFailure(error);
+    // Assess
+    expect(line).toMatch(/^PortInUse: .*EADDRINUSE.*--port N or DOCPIPE_PORT/);
+    expect(line).not.toContain('\n');
+    expect(exitCode).toBe(EXIT.failed);
   });
 });
