@@ -44,7 +44,8 @@ const UNREACHABLE = new Set([
 
 /**
  * Expected errors print one line with their stable code; anything else is a bug and keeps its
- * stack. A pipeline that does not answer, a port already taken, or missing AWS credentials are expected too:
+ * stack. A pipeline that does not answer, a port already taken, a file the system refuses, or
+ * missing AWS credentials are expected too:
  * the commands that talk to a running pipeline meet them first.
  */
 export function describeFailure(error: unknown): { line: string; exitCode: number } {
@@ -55,6 +56,11 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
       line: `EndpointUnreachable: ${message} (is \`docpipe up\` running? --endpoint names another pipeline)`,
       exitCode: EXIT.failed,
     };
+  }
+  const { syscall, path } = (error ?? {}) as { syscall?: string; path?: string };
+  if (path !== undefined && syscall !== undefined) {
+    // A file the system refused (ENOTDIR, EACCES, ENOSPC…): its message names the call and the path.
+    return { line: `FileError: ${message}`, exitCode: EXIT.failed };
   }
   if (code === 'EADDRINUSE') {
     return {

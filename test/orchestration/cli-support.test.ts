@@ -1,4 +1,6 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   describeFailure,
@@ -82,6 +84,19 @@ describe('describeFailure', () => {
     // Assess
     expect(line).toMatch(/^PortInUse: .*EADDRINUSE.*--port N or DOCPIPE_PORT/);
     expect(line).not.toContain('\n');
+    expect(exitCode).toBe(EXIT.failed);
+  });
+
+  it('turns a file the system refuses into one line naming the call and the path', async () => {
+    // Prepare: an output directory asked for under a regular file, as `-o` would
+    const file = join(tmpdir(), `docpipe-not-a-dir-${process.pid}`);
+    await writeFile(file, 'x');
+    const error = await mkdir(join(file, 'out'), { recursive: true }).catch((e: unknown) => e);
+    await rm(file);
+    // Act
+    const { line, exitCode } = describeFailure(error);
+    // Assess
+    expect(line).toBe(`FileError: ENOTDIR: not a directory, mkdir '${join(file, 'out')}'`);
     expect(exitCode).toBe(EXIT.failed);
   });
 });
