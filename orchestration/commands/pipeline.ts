@@ -624,6 +624,7 @@ export function registerPipeline(program: Command): void {
       process.once('SIGINT', () => {
         stop = true;
       });
+      let count = 0;
       while (!stop) {
         const { Messages = [] } = await sqs.send(
           new ReceiveMessageCommand({
@@ -634,6 +635,7 @@ export function registerPipeline(program: Command): void {
         );
         for (const message of Messages) {
           process.stdout.write(`${message.Body}\n`);
+          count++;
           if (!options.keep)
             await sqs.send(
               new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle! }),
@@ -641,6 +643,11 @@ export function registerPipeline(program: Command): void {
         }
         if (Messages.length === 0 && !options.follow) break;
       }
+      // On stderr, so stdout stays JSON lines; an empty queue otherwise looks like a hung command.
+      if (!options.follow)
+        process.stderr.write(
+          `${count} result event(s) from ${config.resultsQueue}${options.keep && count > 0 ? ' (left on the queue)' : ''}\n`,
+        );
     });
 
   program
