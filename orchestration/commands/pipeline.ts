@@ -211,7 +211,7 @@ async function documentsToSend(
     const stems = outputStems(files);
     for (const file of files)
       if (await refuseOverwrite(file, stems.get(file)!, options.output)) return undefined;
-    // Made now, so a directory that cannot be is said before the documents are read, not after.
+    // Made before any upload, so an -o that cannot be created fails before the documents are read.
     await mkdir(options.output, { recursive: true });
   }
   return files;
