@@ -1,3 +1,4 @@
+import { positiveInt } from '../stages/shared/config.ts';
 import { InvalidOptionError } from '../stages/shared/errors.ts';
 
 export { clientConfig } from '../stages/shared/aws.ts';
@@ -66,16 +67,7 @@ export function endpointOption(name: string, value: string): string | undefined 
 
 /** The embedded stack's S3/SQS port: DOCPIPE_PORT, else 4566. `up` listens on it, the clients call it. */
 export function localPort(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.DOCPIPE_PORT;
-  if (raw === undefined || raw === '') return LOCAL_PORT;
-  const port = Number(raw);
-  if (!/^\d+$/.test(raw) || port < 1 || port > 65535) {
-    throw new InvalidOptionError(
-      `Expected an integer between 1 and 65535 for DOCPIPE_PORT but received '${raw}'`,
-      { details: { parameter: 'DOCPIPE_PORT', expected: 'an integer between 1 and 65535' } },
-    );
-  }
-  return port;
+  return positiveInt(env, 'DOCPIPE_PORT', LOCAL_PORT, 65535);
 }
 
 export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {

@@ -25,13 +25,24 @@ export const STAGE_DEFAULTS: StageConfig = {
   searchablePdf: true,
 };
 
-function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+/**
+ * A positive integer from the environment, at most `max` when given: the fallback when unset or
+ * empty, else a named InvalidOption error that quotes what was set.
+ */
+export function positiveInt(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
+  if (!Number.isInteger(value) || value <= 0 || value > max) {
+    const expected =
+      max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer between 1 and ${max}`;
     throw new InvalidOptionError(
-      `Expected a positive integer for environment variable ${name} but received '${raw}'`,
+      `Expected ${expected} for environment variable ${name} but received '${raw}'`,
       {
         details: { parameter: name },
       },

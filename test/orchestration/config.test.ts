@@ -38,7 +38,7 @@ describe('readPipelineConfig', () => {
       expect(read).toThrow(
         expect.objectContaining({
           name: 'InvalidOption',
-          message: `Expected an integer between 1 and 65535 for DOCPIPE_PORT but received '${raw}'`,
+          message: `Expected an integer between 1 and 65535 for environment variable DOCPIPE_PORT but received '${raw}'`,
         }),
       );
     },
