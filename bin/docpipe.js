@@ -17,4 +17,14 @@ if (
 ) {
   process.env.DOCPIPE_LOG_LEVEL = 'warn';
 }
-await import('../orchestration/cli.ts');
+try {
+  await import('../orchestration/cli.ts');
+} catch (error) {
+  // Configuration read at module load (DOCPIPE_MAX_PAGES=x, say) fails before the CLI's own error
+  // printing exists: docpipe's errors still get their one line and exit code 1, anything else its stack.
+  if (error instanceof Error && typeof error.retryable === 'boolean') {
+    process.stderr.write(`docpipe: ${error.name}: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}

@@ -1,5 +1,6 @@
 import { submitHint } from '../../orchestration/commands/pipeline.ts';
 import { endpointOption, LOCAL_PORT, localPort, readPipelineConfig } from '../../orchestration/config.ts';
+import { docpipe } from '../support/cli.ts';
 
 describe('readPipelineConfig', () => {
   it('points at the embedded stack on 4566 when nothing is set', () => {
@@ -89,5 +90,27 @@ describe('submitHint', () => {
     const hint = submitHint('http://127.0.0.1:5100', { DOCPIPE_PORT: '5100' });
     // Assess
     expect(hint).toBe('npx docpipe submit scan.pdf --wait');
+  });
+});
+
+describe('the docpipe command with a bad setting', () => {
+  it('ends with the setting named on one line when DOCPIPE_PORT is wrong', async () => {
+    // Act
+    const run = await docpipe(['executions'], undefined, { DOCPIPE_PORT: 'abc' });
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      "docpipe: InvalidOption: Expected an integer between 1 and 65535 for environment variable DOCPIPE_PORT but received 'abc'\n",
+    );
+  });
+
+  it('ends with one line, not a stack, when a variable read at load is wrong', async () => {
+    // Act
+    const run = await docpipe(['executions'], undefined, { DOCPIPE_MAX_PAGES: 'x' });
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(
+      "docpipe: InvalidOption: Expected a positive integer for environment variable DOCPIPE_MAX_PAGES but received 'x'\n",
+    );
   });
 });
